@@ -1,0 +1,8 @@
+//! `lightcone-verifier`: the std side of lightcone — landmarks, the transparency log, region
+//! verdicts, audits and reports. The `lightcone` command is a thin shell over this library.
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod error;
+
+pub use error::Error;
