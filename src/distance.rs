@@ -3,6 +3,8 @@
 //! Every step rounds toward a *larger* radius: the verifier may only ever over-estimate how far
 //! a chip can be, never under-estimate it, or a chip far away could pass as near.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::Error;
 
 /// Speed of light in vacuum, metres per second (exact by SI definition).
@@ -74,7 +76,7 @@ pub enum ProcessingCredit {
 }
 
 /// What the chip model's vendor endorses about its response time (from the device certificate).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ResponseTiming {
     /// The fastest the model can possibly answer, in ns.
     pub min_response_ns: u64,

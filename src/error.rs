@@ -56,6 +56,9 @@ pub enum Error {
     /// A certificate field is inconsistent (e.g. validity ends before it starts).
     #[error("invalid certificate field")]
     InvalidCertificate,
+    /// The random number generator failed to produce a nonce.
+    #[error("randomness source failed")]
+    RandomnessFailed,
 }
 
 impl Error {
@@ -79,6 +82,7 @@ impl Error {
             Error::CounterExhausted => 15,
             Error::SignerFailed => 16,
             Error::InvalidCertificate => 17,
+            Error::RandomnessFailed => 18,
         }
     }
 }

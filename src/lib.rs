@@ -9,15 +9,36 @@
         clippy::panic,
         clippy::indexing_slicing,
         clippy::unreachable,
-        clippy::arithmetic_side_effects
+        clippy::todo,
+        clippy::unimplemented
     )
 )]
 
-#[cfg(feature = "std")]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod cert;
 pub mod distance;
 pub mod error;
+pub mod ids;
+pub mod landmark;
+pub mod message;
+pub mod position;
+pub mod responder;
+pub mod signed;
+pub mod signing;
+pub mod verified;
+pub mod wire;
 
+pub use cert::{DeviceCertificate, LandmarkCertificate, ModelName, Validity};
 pub use distance::{DistanceBound, ProcessingCredit, ResponseTiming, Speed};
 pub use error::Error;
+pub use ids::{ChipId, IssuerId, LandmarkId, PublicKey};
+pub use landmark::Landmark;
+pub use message::{Challenge, Measurement, Nonce, Response};
+pub use position::{Latitude, Longitude, Position};
+pub use responder::{MonotonicCounter, RamCounter, Responder};
+pub use signed::Signed;
+pub use signing::{Signature, Signer, PROTOCOL_VERSION};
+pub use verified::Verified;
+pub use wire::Wire;

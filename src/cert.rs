@@ -1,0 +1,249 @@
+//! Certificates: a vendor endorses a chip's key and timing; the registry endorses a landmark's
+//! key and surveyed position.
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::distance::ResponseTiming;
+use crate::error::Error;
+use crate::ids::{ChipId, IssuerId, LandmarkId, PublicKey};
+use crate::position::Position;
+use crate::signed::{Signed, SignedBody};
+use crate::signing::{domain, verifying_key, Signer, PROTOCOL_VERSION};
+use crate::verified::Verified;
+use crate::wire::{Bytes, VARINT_U32_MAX, VARINT_U64_MAX};
+
+/// When a certificate may be used: Unix seconds, both ends inclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Validity {
+    /// First second the certificate is valid.
+    pub not_before: u64,
+    /// Last second the certificate is valid.
+    pub not_after: u64,
+}
+
+impl Validity {
+    /// Whether `unix_s` falls inside the window.
+    pub const fn contains(&self, unix_s: u64) -> bool {
+        self.not_before <= unix_s && unix_s <= self.not_after
+    }
+}
+
+/// Length of a model name in bytes.
+pub const MODEL_NAME_LEN: usize = 16;
+
+/// A chip model's name: up to 16 printable ASCII bytes, zero-padded. Decoding rejects anything
+/// else, so a name has one encoding and always prints cleanly.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Bytes<MODEL_NAME_LEN>", into = "Bytes<MODEL_NAME_LEN>")]
+pub struct ModelName([u8; MODEL_NAME_LEN]);
+
+impl ModelName {
+    /// From a name of 1–16 printable ASCII characters.
+    pub fn new(name: &str) -> Result<Self, Error> {
+        let mut bytes = [0u8; MODEL_NAME_LEN];
+        if name.is_empty() || name.len() > MODEL_NAME_LEN {
+            return Err(Error::InvalidCertificate);
+        }
+        for (slot, b) in bytes.iter_mut().zip(name.bytes()) {
+            *slot = b;
+        }
+        Self::try_from(Bytes(bytes))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(MODEL_NAME_LEN);
+        self.0
+            .get(..len)
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+}
+
+impl TryFrom<Bytes<MODEL_NAME_LEN>> for ModelName {
+    type Error = Error;
+
+    fn try_from(bytes: Bytes<MODEL_NAME_LEN>) -> Result<Self, Error> {
+        let b = bytes.0;
+        let len = b.iter().position(|&c| c == 0).unwrap_or(MODEL_NAME_LEN);
+        let (name, padding) = b.split_at(len);
+        let printable = name.iter().all(|c| (0x20..0x7f).contains(c));
+        if len == 0 || !printable || padding.iter().any(|&c| c != 0) {
+            return Err(Error::InvalidCertificate);
+        }
+        Ok(ModelName(b))
+    }
+}
+
+impl From<ModelName> for Bytes<MODEL_NAME_LEN> {
+    fn from(name: ModelName) -> Self {
+        Bytes(name.0)
+    }
+}
+
+impl fmt::Debug for ModelName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ModelName({:?})", self.as_str())
+    }
+}
+
+/// What a vendor endorses about one chip: its key, its model and the model's timing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCertificateBody {
+    /// Protocol version ([`PROTOCOL_VERSION`]).
+    pub version: u8,
+    /// The chip's id; must equal `ChipId::of(&device_key)`.
+    pub chip_id: ChipId,
+    /// The chip's device public key (the private half never leaves the silicon).
+    pub device_key: PublicKey,
+    /// The vendor root that signed this certificate.
+    pub issuer: IssuerId,
+    /// The chip model.
+    pub model: ModelName,
+    /// The model's vendor-endorsed response timing.
+    pub timing: ResponseTiming,
+    /// When the certificate may be used.
+    pub validity: Validity,
+}
+
+impl SignedBody for DeviceCertificateBody {
+    const DOMAIN: &'static [u8] = domain::DEVICE_CERTIFICATE;
+    const MAX_BODY_SIZE: usize = 1
+        + 16
+        + 32
+        + 16
+        + MODEL_NAME_LEN
+        + 2 * VARINT_U64_MAX
+        + VARINT_U32_MAX
+        + 2 * VARINT_U64_MAX;
+}
+
+/// A device certificate: the vendor's signature over a [`DeviceCertificateBody`].
+pub type DeviceCertificate = Signed<DeviceCertificateBody>;
+
+impl DeviceCertificate {
+    /// Issues a certificate for `device_key`, signed by the vendor root in `vendor`.
+    pub fn issue<S: Signer + ?Sized>(
+        vendor: &mut S,
+        device_key: PublicKey,
+        model: ModelName,
+        timing: ResponseTiming,
+        validity: Validity,
+    ) -> Result<Self, Error> {
+        let body = DeviceCertificateBody {
+            version: PROTOCOL_VERSION,
+            chip_id: ChipId::of(&device_key),
+            device_key,
+            issuer: IssuerId::of(&vendor.public_key()),
+            model,
+            timing,
+            validity,
+        };
+        check_fields(&body.validity)?;
+        if body.timing.max_processing_ns < body.timing.min_response_ns {
+            return Err(Error::InvalidCertificate);
+        }
+        Signed::sign(body, vendor)
+    }
+
+    /// Verifies the vendor signature under `vendor_root`, the id-to-key binding, the fields,
+    /// and that the certificate is valid at `at_unix_s`.
+    pub fn verify(&self, vendor_root: &PublicKey, at_unix_s: u64) -> Result<Verified<Self>, Error> {
+        let b = &self.body;
+        if b.issuer != IssuerId::of(vendor_root) {
+            return Err(Error::BadSignature);
+        }
+        self.check_signature(&verifying_key(vendor_root)?)?;
+        if b.chip_id != ChipId::of(&b.device_key) {
+            return Err(Error::IdMismatch);
+        }
+        verifying_key(&b.device_key)?;
+        check_fields(&b.validity)?;
+        if b.timing.max_processing_ns < b.timing.min_response_ns {
+            return Err(Error::InvalidCertificate);
+        }
+        if !b.validity.contains(at_unix_s) {
+            return Err(Error::CertificateNotValid);
+        }
+        Ok(Verified::new(*self))
+    }
+}
+
+/// What the registry endorses about one landmark: its key and surveyed position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LandmarkCertificateBody {
+    /// Protocol version ([`PROTOCOL_VERSION`]).
+    pub version: u8,
+    /// The landmark's id; must equal `LandmarkId::of(&landmark_key)`.
+    pub landmark_id: LandmarkId,
+    /// The landmark's public key, which signs its measurements.
+    pub landmark_key: PublicKey,
+    /// The registry key that signed this certificate.
+    pub issuer: IssuerId,
+    /// The surveyed position.
+    pub position: Position,
+    /// How far, at most, the landmark's true position is from `position`, in metres.
+    pub uncertainty_m: u32,
+    /// When the certificate may be used.
+    pub validity: Validity,
+}
+
+impl SignedBody for LandmarkCertificateBody {
+    const DOMAIN: &'static [u8] = domain::LANDMARK_CERTIFICATE;
+    const MAX_BODY_SIZE: usize =
+        1 + 16 + 32 + 16 + 2 * VARINT_U32_MAX + VARINT_U32_MAX + 2 * VARINT_U64_MAX;
+}
+
+/// A landmark certificate: the registry's signature over a [`LandmarkCertificateBody`].
+pub type LandmarkCertificate = Signed<LandmarkCertificateBody>;
+
+impl LandmarkCertificate {
+    /// Issues a certificate for `landmark_key` at `position`, signed by `registry`.
+    pub fn issue<S: Signer + ?Sized>(
+        registry: &mut S,
+        landmark_key: PublicKey,
+        position: Position,
+        uncertainty_m: u32,
+        validity: Validity,
+    ) -> Result<Self, Error> {
+        check_fields(&validity)?;
+        let body = LandmarkCertificateBody {
+            version: PROTOCOL_VERSION,
+            landmark_id: LandmarkId::of(&landmark_key),
+            landmark_key,
+            issuer: IssuerId::of(&registry.public_key()),
+            position,
+            uncertainty_m,
+            validity,
+        };
+        Signed::sign(body, registry)
+    }
+
+    /// Verifies the registry signature under `registry_key`, the id-to-key binding, the fields,
+    /// and that the certificate is valid at `at_unix_s`.
+    pub fn verify(&self, registry_key: &PublicKey, at_unix_s: u64) -> Result<Verified<Self>, Error> {
+        let b = &self.body;
+        if b.issuer != IssuerId::of(registry_key) {
+            return Err(Error::BadSignature);
+        }
+        self.check_signature(&verifying_key(registry_key)?)?;
+        if b.landmark_id != LandmarkId::of(&b.landmark_key) {
+            return Err(Error::IdMismatch);
+        }
+        verifying_key(&b.landmark_key)?;
+        check_fields(&b.validity)?;
+        if !b.validity.contains(at_unix_s) {
+            return Err(Error::CertificateNotValid);
+        }
+        Ok(Verified::new(*self))
+    }
+}
+
+fn check_fields(validity: &Validity) -> Result<(), Error> {
+    if validity.not_before > validity.not_after {
+        return Err(Error::InvalidCertificate);
+    }
+    Ok(())
+}
