@@ -7,4 +7,10 @@ pub enum Error {
     /// A core protocol check failed.
     #[error(transparent)]
     Core(#[from] lightcone::Error),
+    /// Borders, policy, scenario or verdict input was unusable.
+    #[error(transparent)]
+    Geo(#[from] crate::geo::GeoError),
+    /// The attestation log failed (storage, proofs, notes, checkpoints).
+    #[error(transparent)]
+    Log(#[from] crate::log::LogError),
 }

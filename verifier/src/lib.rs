@@ -4,5 +4,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod error;
+pub mod log;
 
 pub use error::Error;

@@ -1,0 +1,787 @@
+//! The log on disk, in the C2SP `tlog-tiles` layout: a mutable `checkpoint` and immutable
+//! `tile/…` files, so the directory can be served as static files.
+//!
+//! [`Log`] is the single writer (an exclusive `flock` on the directory keeps it single).
+//! An append is durable before it returns: every new file is written to a temporary name,
+//! fsynced, linked into place (a hard link never replaces an existing file), and its directory
+//! fsynced; only then is the new checkpoint signed and published by an fsynced rename.
+//! Before touching tiles the writer records the batch's size range in `.lightcone-pending`;
+//! after a crash, [`Log::open`] removes exactly the files of that unpublished batch, so the log
+//! reopens at its last published checkpoint, and never a file a checkpoint has covered.
+//!
+//! [`LogReader`] reads without locking: it pins one checkpoint and reads only immutable files
+//! (falling back to the full tile when a superseded partial tile has been removed).
+
+use super::checkpoint::{open_checkpoint, parse_unverified, Checkpoint, VerifiedCheckpoint};
+use super::edge::{TileFile, TreeEdge};
+use super::error::{LogError, Result};
+use super::hash::{hash_to_base64, perfect_root, Hash};
+use super::note::{is_valid_key_name, NoteSigner, VerifierKey};
+use super::proof::{
+    consistency_proof, inclusion_proof, tree_root, ConsistencyProofText, HashReader, TlogProof,
+};
+use super::tile::{
+    parse_bundle, parse_hash_tile, partial_tiles_for_size, tile_for_size, TileKind, TilePath,
+    MAX_ENTRY_SIZE, TILE_HEIGHT, TILE_WIDTH,
+};
+use ed25519_dalek::SigningKey;
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write as _};
+use std::ops::Range;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+/// Name of the checkpoint file in the log directory.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
+/// Name of the writer's recovery record (size range of the batch being written).
+pub const PENDING_FILE: &str = ".lightcone-pending";
+const CHECKPOINT_TMP: &str = ".checkpoint.tmp";
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
+    move |e| LogError::io(path, e)
+}
+
+/// Temporary name for `path`, in the same directory (so rename and link stay atomic).
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Writes `bytes` to `path` (created or truncated) and fsyncs it.
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+/// Fsyncs a directory, making the names created, renamed or removed in it durable.
+fn sync_dir(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(io(path))
+}
+
+/// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
+fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
+    write_synced(&tmp, bytes, 0o644)?;
+    fs::rename(&tmp, path).map_err(io(path))?;
+    sync_dir(parent(path))
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Creates `dir` and its missing ancestors, noting each parent whose entries changed.
+fn create_dirs(dir: &Path, changed: &mut BTreeSet<PathBuf>) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    create_dirs(parent(dir), changed)?;
+    match fs::create_dir(dir) {
+        Ok(()) => {
+            changed.insert(parent(dir).to_path_buf());
+            Ok(())
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(LogError::io(dir, e)),
+    }
+}
+
+fn remove_if_exists(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(LogError::io(path, e)),
+    }
+}
+
+/// Takes the exclusive writer lock on the log directory (released when the `File` drops).
+fn lock_dir(dir: &Path) -> Result<File> {
+    let f = File::open(dir).map_err(io(dir))?;
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(f),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::AGAIN => {
+            Err(LogError::Locked {
+                path: dir.to_path_buf(),
+            })
+        }
+        Err(e) => Err(LogError::io(dir, e.into())),
+    }
+}
+
+/// A fresh Ed25519 key from the operating system's random number generator.
+pub fn generate_signing_key() -> SigningKey {
+    SigningKey::generate(&mut rand_core::OsRng)
+}
+
+/// Writes a signer key file (`PRIVATE+KEY+…` line), created new with mode 0600 and fsynced.
+pub fn write_key_file(path: &Path, signer: &NoteSigner) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == ErrorKind::AlreadyExists {
+                LogError::AlreadyExists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                LogError::io(path, e)
+            }
+        })?;
+    let mut line = signer.to_private_string();
+    line.push('\n');
+    f.write_all(line.as_bytes()).map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    sync_dir(parent(path))
+}
+
+/// Reads a signer key file written by [`write_key_file`] (or Go's `note.GenerateKey`).
+pub fn read_key_file(path: &Path) -> Result<NoteSigner> {
+    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(io(path))?);
+    NoteSigner::parse(text.trim_end())
+}
+
+/// What [`Log::open`] had to repair after an interrupted append.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// The size range of an append that was interrupted before its checkpoint was published.
+    pub interrupted: Option<Range<u64>>,
+    /// Unpublished files of that append that were removed.
+    pub removed: Vec<PathBuf>,
+}
+
+/// The log writer: appends entries in durable batches and signs checkpoints.
+#[derive(Debug)]
+pub struct Log {
+    dir: PathBuf,
+    signer: NoteSigner,
+    edge: TreeEdge,
+    checkpoint: VerifiedCheckpoint,
+    recovery: Recovery,
+    poisoned: bool,
+    _lock: File,
+}
+
+impl Log {
+    /// Creates a new, empty log in `dir` (created if missing) with origin `origin`, signed by
+    /// `signing_key` (its key name is the origin). Refuses a directory that already holds a log.
+    pub fn init(dir: impl AsRef<Path>, origin: &str, signing_key: SigningKey) -> Result<Log> {
+        let dir = dir.as_ref().to_path_buf();
+        if !is_valid_key_name(origin) {
+            return Err(LogError::MalformedCheckpoint(
+                "origin must be non-empty, without spaces or '+'",
+            ));
+        }
+        let signer = NoteSigner::new(origin, signing_key)?;
+        let mut changed = BTreeSet::new();
+        create_dirs(&dir, &mut changed)?;
+        let lock = lock_dir(&dir)?;
+        for existing in [CHECKPOINT_FILE, "tile"] {
+            let p = dir.join(existing);
+            if p.exists() {
+                return Err(LogError::AlreadyExists { path: p });
+            }
+        }
+        let cp = Checkpoint {
+            origin: origin.to_owned(),
+            size: 0,
+            root: super::hash::empty_root(),
+            extensions: Vec::new(),
+        };
+        let note = cp.sign(&signer)?;
+        for d in &changed {
+            sync_dir(d)?;
+        }
+        replace_durably(&dir.join(CHECKPOINT_FILE), &note)?;
+        let checkpoint = open_checkpoint(&note, signer.verifier_key())?;
+        Ok(Log {
+            dir,
+            signer,
+            edge: TreeEdge::new(),
+            checkpoint,
+            recovery: Recovery::default(),
+            poisoned: false,
+            _lock: lock,
+        })
+    }
+
+    /// Opens an existing log for appending: takes the writer lock, checks the checkpoint is
+    /// signed by `signing_key`, removes the files of an append interrupted by a crash, and
+    /// rebuilds the tree's right edge from the partial tiles, checking it gives the signed root.
+    pub fn open(dir: impl AsRef<Path>, signing_key: SigningKey) -> Result<Log> {
+        let dir = dir.as_ref().to_path_buf();
+        let lock = lock_dir(&dir)?;
+        let cp_path = dir.join(CHECKPOINT_FILE);
+        let note = fs::read(&cp_path).map_err(io(&cp_path))?;
+        let unverified = parse_unverified(&note)?;
+        let signer = NoteSigner::new(&unverified.origin, signing_key)?;
+        let checkpoint = open_checkpoint(&note, signer.verifier_key()).map_err(|e| match e {
+            LogError::NoKnownSignature => LogError::KeyMismatch(format!(
+                "the checkpoint of {} is not signed by this key",
+                dir.display()
+            )),
+            e => e,
+        })?;
+        let recovery = recover(&dir, checkpoint.size())?;
+        let edge = restore_edge(&dir, checkpoint.size())?;
+        let root = edge.root()?;
+        if root != *checkpoint.root() {
+            return Err(LogError::RootMismatch {
+                size: checkpoint.size(),
+                expected: hash_to_base64(checkpoint.root()),
+                computed: hash_to_base64(&root),
+            });
+        }
+        Ok(Log {
+            dir,
+            signer,
+            edge,
+            checkpoint,
+            recovery,
+            poisoned: false,
+            _lock: lock,
+        })
+    }
+
+    /// The log directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The last published checkpoint.
+    pub fn checkpoint(&self) -> &VerifiedCheckpoint {
+        &self.checkpoint
+    }
+
+    /// Number of entries in the log.
+    pub fn size(&self) -> u64 {
+        self.edge.size()
+    }
+
+    /// The verifier key for this log's checkpoints.
+    pub fn verifier_key(&self) -> &VerifierKey {
+        self.signer.verifier_key()
+    }
+
+    /// What opening the log repaired, if anything.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// Appends `entries` as one batch and returns their indices. When this returns `Ok`, the
+    /// entries and the checkpoint covering them are durable: one fsync round per batch.
+    ///
+    /// Entries over 65535 bytes are rejected before anything is written. An empty batch
+    /// writes nothing. After an I/O error the log refuses further appends until reopened.
+    pub fn append_batch<E: AsRef<[u8]>>(&mut self, entries: &[E]) -> Result<Range<u64>> {
+        if self.poisoned {
+            return Err(LogError::Poisoned);
+        }
+        if let Some(big) = entries.iter().find(|e| e.as_ref().len() > MAX_ENTRY_SIZE) {
+            return Err(LogError::EntryTooLarge(big.as_ref().len()));
+        }
+        let old = self.edge.size();
+        if entries.is_empty() {
+            return Ok(old..old);
+        }
+        let mut edge = self.edge.clone();
+        let mut files: Vec<TileFile> = Vec::new();
+        for e in entries {
+            edge.push(e.as_ref(), &mut |t| files.push(t))?;
+        }
+        let old_partials = partial_tiles_for_size(old);
+        let completed: Vec<TilePath> = files.iter().map(|(p, _)| *p).collect();
+        files.extend(
+            edge.partial_tiles()
+                .into_iter()
+                .filter(|(p, _)| !old_partials.contains(p)),
+        );
+        let new = edge.size();
+        let cp = Checkpoint {
+            origin: self.checkpoint.origin().to_owned(),
+            size: new,
+            root: edge.root()?,
+            extensions: Vec::new(),
+        };
+
+        // From here on a failure may leave unpublished files that only recovery removes.
+        self.poisoned = true;
+        let pending = self.dir.join(PENDING_FILE);
+        replace_durably(
+            &pending,
+            format!("lightcone-pending v1\n{old}\n{new}\n").as_bytes(),
+        )?;
+        write_immutable(&self.dir, &files)?;
+        // Sign only now, with every tile durable, and publish at once.
+        let note = cp.sign(&self.signer)?;
+        let tmp = self.dir.join(CHECKPOINT_TMP);
+        write_synced(&tmp, &note, 0o644)?;
+        let cp_path = self.dir.join(CHECKPOINT_FILE);
+        fs::rename(&tmp, &cp_path).map_err(io(&cp_path))?;
+        sync_dir(&self.dir)?;
+        self.checkpoint = open_checkpoint(&note, self.signer.verifier_key())?;
+        self.edge = edge;
+        self.poisoned = false;
+
+        // Housekeeping, not needed for correctness: the record is stale now (its end is not
+        // above the checkpoint), and partial tiles superseded by a full tile may go.
+        let _ = fs::remove_file(&pending);
+        for t in completed {
+            let p = self.dir.join(format!("{}.p", t.to_path_string()));
+            let _ = fs::remove_dir_all(p);
+        }
+        Ok(old..new)
+    }
+}
+
+/// Links each new tile into place durably; an existing file must hold the same bytes.
+fn write_immutable(dir: &Path, files: &[TileFile]) -> Result<()> {
+    let mut changed = BTreeSet::new();
+    let mut staged = Vec::with_capacity(files.len());
+    for (tile, bytes) in files {
+        let path = dir.join(tile.to_path_string());
+        match fs::read(&path) {
+            Ok(existing) if existing == *bytes => continue,
+            Ok(_) => return Err(LogError::ImmutableConflict { path }),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(LogError::io(&path, e)),
+        }
+        create_dirs(parent(&path), &mut changed)?;
+        let tmp = tmp_path(&path);
+        write_synced(&tmp, bytes, 0o644)?;
+        staged.push((tmp, path));
+    }
+    for (tmp, path) in staged {
+        // A hard link never replaces an existing name: immutability enforced by the kernel.
+        match fs::hard_link(&tmp, &path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return Err(LogError::ImmutableConflict { path })
+            }
+            Err(e) => return Err(LogError::io(&path, e)),
+        }
+        fs::remove_file(&tmp).map_err(io(&tmp))?;
+        changed.insert(parent(&path).to_path_buf());
+    }
+    for d in &changed {
+        sync_dir(d)?;
+    }
+    Ok(())
+}
+
+/// Undoes an append that crashed before publishing its checkpoint.
+fn recover(dir: &Path, size: u64) -> Result<Recovery> {
+    let mut recovery = Recovery::default();
+    let pending = dir.join(PENDING_FILE);
+    let mut changed = BTreeSet::new();
+    for stale in [dir.join(CHECKPOINT_TMP), tmp_path(&pending)] {
+        if remove_if_exists(&stale)? {
+            changed.insert(dir.to_path_buf());
+        }
+    }
+    let record = match fs::read(&pending) {
+        Ok(r) => r,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            for d in &changed {
+                sync_dir(d)?;
+            }
+            return Ok(recovery);
+        }
+        Err(e) => return Err(LogError::io(&pending, e)),
+    };
+    let bad = |reason: &str| LogError::BadRecoveryRecord {
+        path: pending.clone(),
+        reason: reason.to_owned(),
+    };
+    let text = std::str::from_utf8(&record).map_err(|_| bad("not UTF-8"))?;
+    let mut lines = text.lines();
+    if lines.next() != Some("lightcone-pending v1") {
+        return Err(bad("unknown format"));
+    }
+    let mut num = || -> Result<u64> {
+        lines
+            .next()
+            .and_then(|l| l.parse::<u64>().ok())
+            .ok_or_else(|| bad("missing size"))
+    };
+    let (from, to) = (num()?, num()?);
+    if to > size {
+        if from != size {
+            return Err(bad(&format!(
+                "interrupted append {from}..{to} does not start at checkpoint size {size}"
+            )));
+        }
+        for tile in super::tile::new_tiles(from, to) {
+            let path = dir.join(tile.to_path_string());
+            for p in [tmp_path(&path), path] {
+                if remove_if_exists(&p)? {
+                    changed.insert(parent(&p).to_path_buf());
+                    recovery.removed.push(p);
+                }
+            }
+        }
+        recovery.interrupted = Some(from..to);
+    }
+    fs::remove_file(&pending).map_err(io(&pending))?;
+    changed.insert(dir.to_path_buf());
+    for d in &changed {
+        sync_dir(d)?;
+    }
+    Ok(recovery)
+}
+
+/// Reads the partial tiles of a tree of `size` and rebuilds its right edge.
+fn restore_edge(dir: &Path, size: u64) -> Result<TreeEdge> {
+    let mut tiles = Vec::new();
+    for t in partial_tiles_for_size(size) {
+        let path = dir.join(t.to_path_string());
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        tiles.push((t, bytes));
+    }
+    TreeEdge::restore(size, &tiles).map_err(|(t, reason)| LogError::TornTile {
+        path: dir.join(t.to_path_string()),
+        reason,
+    })
+}
+
+/// A read-only view of a log pinned at the checkpoint it found when opened.
+#[derive(Clone, Debug)]
+pub struct LogReader {
+    dir: PathBuf,
+    note: Vec<u8>,
+    checkpoint: Checkpoint,
+}
+
+impl LogReader {
+    /// Opens the log in `dir` at its current checkpoint (parsed, not yet signature-checked).
+    pub fn open(dir: impl AsRef<Path>) -> Result<LogReader> {
+        let dir = dir.as_ref().to_path_buf();
+        let cp_path = dir.join(CHECKPOINT_FILE);
+        let note = fs::read(&cp_path).map_err(io(&cp_path))?;
+        let checkpoint = parse_unverified(&note)?;
+        Ok(LogReader {
+            dir,
+            note,
+            checkpoint,
+        })
+    }
+
+    /// The pinned checkpoint, unverified: check it with [`LogReader::verify_checkpoint`] or
+    /// [`LogReader::verify`] before trusting it.
+    pub fn checkpoint_unverified(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// The pinned checkpoint's signed note bytes.
+    pub fn checkpoint_note(&self) -> &[u8] {
+        &self.note
+    }
+
+    /// Tree size of the pinned checkpoint.
+    pub fn size(&self) -> u64 {
+        self.checkpoint.size
+    }
+
+    /// Checks the pinned checkpoint's signature (not the data; see [`LogReader::verify`]).
+    pub fn verify_checkpoint(&self, key: &VerifierKey) -> Result<VerifiedCheckpoint> {
+        open_checkpoint(&self.note, key)
+    }
+
+    /// Reads a tile as it is in the pinned tree, falling back to the full tile's prefix when a
+    /// superseded partial tile has been removed.
+    pub fn read_tile(&self, kind: TileKind, index: u64) -> Result<(TilePath, Vec<u8>)> {
+        let Some(tile) = tile_for_size(kind, index, self.size()) else {
+            return Err(LogError::IndexOutOfRange {
+                index: index.saturating_mul(u64::from(TILE_WIDTH)),
+                size: self.size(),
+            });
+        };
+        let path = self.dir.join(tile.to_path_string());
+        match fs::read(&path) {
+            Ok(bytes) => Ok((tile, bytes)),
+            Err(e) if e.kind() == ErrorKind::NotFound && !tile.is_full() => {
+                let full_path = self.dir.join(tile.full().to_path_string());
+                let full = fs::read(&full_path)
+                    .map_err(|_| LogError::MissingFile { path: path.clone() })?;
+                Ok((tile, prefix_of_full(&full_path, &full, &tile)?))
+            }
+            Err(e) => Err(LogError::io(&path, e)),
+        }
+    }
+
+    /// Reads and parses a hash tile of the pinned tree.
+    fn read_hashes(&self, level: u8, index: u64) -> Result<Vec<Hash>> {
+        let (tile, bytes) = self.read_tile(TileKind::Level(level), index)?;
+        parse_hash_tile(&bytes, tile.width).map_err(|reason| LogError::TornTile {
+            path: self.dir.join(tile.to_path_string()),
+            reason,
+        })
+    }
+
+    /// Streams all entries of the pinned tree in order, one bundle in memory at a time.
+    pub fn entries(&self) -> Entries<'_> {
+        Entries {
+            reader: self,
+            next: 0,
+            bundle: Vec::new().into_iter(),
+            failed: false,
+        }
+    }
+
+    /// Reads one entry.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>> {
+        if index >= self.size() {
+            return Err(LogError::IndexOutOfRange {
+                index,
+                size: self.size(),
+            });
+        }
+        let w = u64::from(TILE_WIDTH);
+        let bundle = self.read_bundle(index / w)?;
+        bundle
+            .into_iter()
+            .nth((index % w) as usize)
+            .ok_or(LogError::Internal("entry missing from checked bundle"))
+    }
+
+    fn read_bundle(&self, n: u64) -> Result<Vec<Vec<u8>>> {
+        let (tile, bytes) = self.read_tile(TileKind::Entries, n)?;
+        let entries = parse_bundle(&bytes, tile.width).map_err(|reason| LogError::TornTile {
+            path: self.dir.join(tile.to_path_string()),
+            reason,
+        })?;
+        Ok(entries.into_iter().map(<[u8]>::to_vec).collect())
+    }
+
+    /// A [`HashReader`] over this tree's tiles.
+    pub fn hash_reader(&self) -> TileHashReader<'_> {
+        TileHashReader {
+            reader: self,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Root of the first `size` entries (any size up to the pinned one), from the tiles.
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        if size > self.size() {
+            return Err(LogError::SizeOutOfRange {
+                old: size,
+                new: self.size(),
+            });
+        }
+        tree_root(&mut self.hash_reader(), size)
+    }
+
+    /// Inclusion proof for entry `index` in the pinned tree.
+    pub fn inclusion_proof(&self, index: u64) -> Result<Vec<Hash>> {
+        inclusion_proof(&mut self.hash_reader(), index, self.size())
+    }
+
+    /// Consistency proof from tree size `old` to the pinned tree.
+    pub fn consistency_proof(&self, old: u64) -> Result<Vec<Hash>> {
+        consistency_proof(&mut self.hash_reader(), old, self.size())
+    }
+
+    /// A self-contained `tlog-proof@v1` for entry `index` with the pinned checkpoint.
+    pub fn prove(&self, index: u64) -> Result<TlogProof> {
+        Ok(TlogProof {
+            extra: None,
+            index,
+            hashes: self.inclusion_proof(index)?,
+            checkpoint: self.note.clone(),
+        })
+    }
+
+    /// A consistency proof from `old` to the pinned checkpoint, in text-ready form.
+    pub fn prove_consistency(&self, old: u64) -> Result<ConsistencyProofText> {
+        Ok(ConsistencyProofText {
+            old_size: old,
+            hashes: self.consistency_proof(old)?,
+            checkpoint: self.note.clone(),
+        })
+    }
+
+    /// Full audit of the pinned tree: checks the checkpoint signature with `key`, re-derives
+    /// every hash tile and the root from the entries, and compares them with the files.
+    pub fn verify(&self, key: &VerifierKey) -> Result<VerifiedCheckpoint> {
+        let verified = self.verify_checkpoint(key)?;
+        let size = verified.size();
+        let w = u64::from(TILE_WIDTH);
+        let mut edge = TreeEdge::new();
+        let mut first_error: Option<LogError> = None;
+        for n in 0..size.div_ceil(w) {
+            let (tile, bytes) = self.read_tile(TileKind::Entries, n)?;
+            let entries =
+                parse_bundle(&bytes, tile.width).map_err(|reason| LogError::TornTile {
+                    path: self.dir.join(tile.to_path_string()),
+                    reason,
+                })?;
+            for e in entries {
+                edge.push(e, &mut |(t, expected)| {
+                    if first_error.is_none() && t.kind != TileKind::Entries {
+                        if let Err(err) = self.compare_tile(&t, &expected) {
+                            first_error = Some(err);
+                        }
+                    }
+                })?;
+            }
+            if let Some(err) = first_error.take() {
+                return Err(err);
+            }
+        }
+        if edge.size() != size {
+            return Err(LogError::Internal("entry count differs from tree size"));
+        }
+        for (t, expected) in edge.partial_tiles() {
+            if t.kind != TileKind::Entries {
+                self.compare_tile(&t, &expected)?;
+            }
+        }
+        let root = edge.root()?;
+        if root != *verified.root() {
+            return Err(LogError::RootMismatch {
+                size,
+                expected: hash_to_base64(verified.root()),
+                computed: hash_to_base64(&root),
+            });
+        }
+        Ok(verified)
+    }
+
+    fn compare_tile(&self, t: &TilePath, expected: &[u8]) -> Result<()> {
+        let (_, bytes) = self.read_tile(t.kind, t.index)?;
+        let path = self.dir.join(t.to_path_string());
+        if bytes.len() != expected.len() {
+            return Err(LogError::TornTile {
+                path,
+                reason: format!("expected {} bytes, found {}", expected.len(), bytes.len()),
+            });
+        }
+        if bytes != expected {
+            return Err(LogError::TileMismatch { path });
+        }
+        Ok(())
+    }
+}
+
+/// The first `tile.width` hashes or entries of a full tile.
+fn prefix_of_full(path: &Path, full: &[u8], tile: &TilePath) -> Result<Vec<u8>> {
+    let torn = |reason: String| LogError::TornTile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    match tile.kind {
+        TileKind::Level(_) => {
+            parse_hash_tile(full, TILE_WIDTH).map_err(torn)?;
+            Ok(full
+                .get(..usize::from(tile.width) * super::hash::HASH_SIZE)
+                .unwrap_or_default()
+                .to_vec())
+        }
+        TileKind::Entries => {
+            let entries = parse_bundle(full, TILE_WIDTH).map_err(torn)?;
+            let mut out = Vec::new();
+            for e in entries.into_iter().take(usize::from(tile.width)) {
+                super::tile::push_bundle_entry(&mut out, e)?;
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Iterator over a pinned tree's entries: `(index, bytes)`, stopping after the first error.
+#[derive(Debug)]
+pub struct Entries<'a> {
+    reader: &'a LogReader,
+    next: u64,
+    bundle: std::vec::IntoIter<Vec<u8>>,
+    failed: bool,
+}
+
+impl Iterator for Entries<'_> {
+    type Item = Result<(u64, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.next >= self.reader.size() {
+            return None;
+        }
+        let entry = match self.bundle.next() {
+            Some(e) => e,
+            None => {
+                let n = self.next / u64::from(TILE_WIDTH);
+                match self.reader.read_bundle(n) {
+                    Ok(b) => {
+                        self.bundle = b.into_iter();
+                        match self.bundle.next() {
+                            Some(e) => e,
+                            None => {
+                                self.failed = true;
+                                return Some(Err(LogError::Internal("empty bundle")));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        };
+        let i = self.next;
+        self.next += 1;
+        Some(Ok((i, entry)))
+    }
+}
+
+/// A [`HashReader`] over a pinned tree's tiles: a perfect subtree of height `8·L + h` is
+/// `2^h` consecutive hashes of one level-`L` tile, hashed up.
+#[derive(Debug)]
+pub struct TileHashReader<'a> {
+    reader: &'a LogReader,
+    cache: HashMap<(u8, u64), Vec<Hash>>,
+}
+
+impl HashReader for TileHashReader<'_> {
+    fn perfect_hash(&mut self, height: u32, index: u64) -> Result<Hash> {
+        let level = u8::try_from(height / TILE_HEIGHT)
+            .map_err(|_| LogError::Internal("subtree height out of range"))?;
+        let h = height % TILE_HEIGHT;
+        let first = index
+            .checked_mul(1u64 << h)
+            .ok_or(LogError::Internal("subtree index out of range"))?;
+        let w = u64::from(TILE_WIDTH);
+        let (n, offset) = (first / w, (first % w) as usize);
+        if !self.cache.contains_key(&(level, n)) {
+            if self.cache.len() > 64 {
+                self.cache.clear();
+            }
+            let hashes = self.reader.read_hashes(level, n)?;
+            self.cache.insert((level, n), hashes);
+        }
+        let hashes = self
+            .cache
+            .get(&(level, n))
+            .ok_or(LogError::Internal("tile cache"))?;
+        let part = hashes
+            .get(offset..offset + (1usize << h))
+            .ok_or(LogError::Internal("subtree not in the tree"))?;
+        perfect_root(part)
+    }
+}
