@@ -17,12 +17,15 @@ struct Cli {
 enum Command {
     /// Run the whole system on one machine: landmarks, chips, log, audit, report.
     Demo,
+    /// The attestation log: init, append, verify, prove, consistency, check-proof.
+    Log(cli::log::LogArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => cli::demo::run(),
+        Command::Log(args) => cli::log::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,320 @@
+//! `lightcone log`: create, append to, audit and prove things about an attestation log.
+//!
+//! The log directory holds only public files (`checkpoint`, `tile/…`) and can be served as is.
+//! The signing key lives outside it: by default in `<DIR>.key` next to the directory.
+
+use clap::{Args, Subcommand};
+use lightcone_verifier::log::checkpoint::{
+    check_consistency_proof, check_tlog_proof, open_checkpoint,
+};
+use lightcone_verifier::log::hash::{empty_root, hash_from_base64, hash_to_base64};
+use lightcone_verifier::log::proof::{ConsistencyProofText, TlogProof, TLOG_PROOF_HEADER};
+use lightcone_verifier::log::storage::{
+    generate_signing_key, read_key_file, write_key_file, CHECKPOINT_FILE,
+};
+use lightcone_verifier::log::{Log, LogError, LogReader, NoteSigner, VerifierKey};
+use lightcone_verifier::Error;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `lightcone log`.
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    command: LogCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum LogCommand {
+    /// Create a log and its signing key (or use --key FILE); prints the verifier key.
+    Init {
+        /// Log directory (created; must not hold a log).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Origin line of the checkpoints, also the key name, e.g. example.com/lightcone/log1.
+        #[arg(long)]
+        origin: String,
+        /// Signing key file (PRIVATE+KEY+… form): read if it exists, else created with mode
+        /// 0600. Default: <DIR>.key beside the directory.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Append entries: each FILE's bytes become one entry; stdin is one entry if no FILE.
+    Append {
+        /// Log directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Signing key file. Default: <DIR>.key beside the directory.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Entries per durable batch (default: all in one batch).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Entry files.
+        files: Vec<PathBuf>,
+    },
+    /// Re-derive every tile and the root from the entries and check the checkpoint signature.
+    Verify {
+        /// Log directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Verifier key (name+keyid+base64) or a file holding it.
+        #[arg(long)]
+        key: String,
+    },
+    /// Print an inclusion proof (C2SP tlog-proof@v1 text) for entry N.
+    Prove {
+        /// Log directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Entry index.
+        #[arg(long)]
+        index: u64,
+    },
+    /// Print a consistency proof from tree size SIZE to the current checkpoint.
+    Consistency {
+        /// Log directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Older tree size.
+        #[arg(long)]
+        from: u64,
+    },
+    /// Check a proof printed by `prove` or `consistency`, offline.
+    CheckProof {
+        /// Verifier key (name+keyid+base64) or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The proof file.
+        #[arg(long)]
+        proof: PathBuf,
+        /// For an inclusion proof: the entry's bytes.
+        #[arg(long)]
+        entry: Option<PathBuf>,
+        /// For a consistency proof: the older signed checkpoint you kept.
+        #[arg(long, conflicts_with = "old_root")]
+        old_checkpoint: Option<PathBuf>,
+        /// For a consistency proof: the older root hash (base64) instead of a checkpoint.
+        #[arg(long)]
+        old_root: Option<String>,
+    },
+}
+
+/// Runs `lightcone log …`.
+pub fn run(args: LogArgs) -> Result<(), Error> {
+    match args.command {
+        LogCommand::Init { dir, origin, key } => init(&dir, &origin, key),
+        LogCommand::Append {
+            dir,
+            key,
+            batch,
+            files,
+        } => append(&dir, key, batch, &files),
+        LogCommand::Verify { dir, key } => {
+            let key = verifier_key(&key)?;
+            let cp = LogReader::open(&dir)?.verify(&key)?;
+            println!(
+                "ok: {} verified: {} entries, root {}, every tile re-derived from the entries",
+                cp.origin(),
+                cp.size(),
+                hash_to_base64(cp.root())
+            );
+            Ok(())
+        }
+        LogCommand::Prove { dir, index } => {
+            let proof = LogReader::open(&dir)?.prove(index)?;
+            write_stdout(&proof.to_text())
+        }
+        LogCommand::Consistency { dir, from } => {
+            let proof = LogReader::open(&dir)?.prove_consistency(from)?;
+            write_stdout(&proof.to_text())
+        }
+        LogCommand::CheckProof {
+            key,
+            proof,
+            entry,
+            old_checkpoint,
+            old_root,
+        } => check_proof(&key, &proof, entry, old_checkpoint, old_root),
+    }
+}
+
+fn init(dir: &Path, origin: &str, key: Option<PathBuf>) -> Result<(), Error> {
+    let checkpoint = dir.join(CHECKPOINT_FILE);
+    if checkpoint.exists() {
+        return Err(LogError::AlreadyExists { path: checkpoint }.into());
+    }
+    let key_path = match key {
+        Some(k) => k,
+        None => default_key_path(dir)?,
+    };
+    let signer = if key_path.exists() {
+        let signer = read_key_file(&key_path)?;
+        if signer.verifier_key().name() != origin {
+            return Err(LogError::KeyMismatch(format!(
+                "{} is a key for {:?}, not for origin {origin:?}",
+                key_path.display(),
+                signer.verifier_key().name()
+            ))
+            .into());
+        }
+        signer
+    } else {
+        let signer = NoteSigner::new(origin, generate_signing_key())?;
+        write_key_file(&key_path, &signer)?;
+        eprintln!(
+            "lightcone: new signing key in {} (mode 0600)",
+            key_path.display()
+        );
+        signer
+    };
+    let log = Log::init(dir, origin, signer.signing_key().clone())?;
+    eprintln!("lightcone: created log {} at {}", origin, dir.display());
+    println!("{}", log.verifier_key());
+    Ok(())
+}
+
+fn append(
+    dir: &Path,
+    key: Option<PathBuf>,
+    batch: Option<usize>,
+    files: &[PathBuf],
+) -> Result<(), Error> {
+    let key_path = match key {
+        Some(k) => k,
+        None => default_key_path(dir)?,
+    };
+    let signer = read_key_file(&key_path)?;
+    let mut entries = Vec::with_capacity(files.len().max(1));
+    if files.is_empty() {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| LogError::io("<stdin>", e))?;
+        entries.push(buf);
+    } else {
+        for f in files {
+            entries.push(std::fs::read(f).map_err(|e| LogError::io(f, e))?);
+        }
+    }
+    let mut log = Log::open(dir, signer.signing_key().clone())?;
+    if let Some(range) = &log.recovery().interrupted {
+        eprintln!(
+            "lightcone: recovered from an interrupted append of entries {}..{}: removed {} unpublished files",
+            range.start,
+            range.end,
+            log.recovery().removed.len()
+        );
+    }
+    let batch = batch.unwrap_or(entries.len()).max(1);
+    for chunk in entries.chunks(batch) {
+        let range = log.append_batch(chunk)?;
+        println!(
+            "appended {}..{} size {} root {}",
+            range.start,
+            range.end,
+            log.size(),
+            hash_to_base64(log.checkpoint().root())
+        );
+    }
+    Ok(())
+}
+
+fn check_proof(
+    key: &str,
+    proof_path: &Path,
+    entry: Option<PathBuf>,
+    old_checkpoint: Option<PathBuf>,
+    old_root: Option<String>,
+) -> Result<(), Error> {
+    let key = verifier_key(key)?;
+    let text = std::fs::read(proof_path).map_err(|e| LogError::io(proof_path, e))?;
+    if text.starts_with(format!("{TLOG_PROOF_HEADER}\n").as_bytes()) {
+        let proof = TlogProof::parse(&text)?;
+        let Some(entry_path) = entry else {
+            return Err(LogError::MalformedProof("an inclusion proof needs --entry FILE").into());
+        };
+        let entry = std::fs::read(&entry_path).map_err(|e| LogError::io(&entry_path, e))?;
+        let cp = check_tlog_proof(&proof, &entry, &key)?;
+        println!(
+            "ok: entry {} is in {} at tree size {} (root {})",
+            proof.index,
+            cp.origin(),
+            cp.size(),
+            hash_to_base64(cp.root())
+        );
+    } else if text.starts_with(b"old ") {
+        let proof = ConsistencyProofText::parse(&text)?;
+        let old_root = match (old_checkpoint, old_root) {
+            (Some(path), _) => {
+                let note = std::fs::read(&path).map_err(|e| LogError::io(&path, e))?;
+                let old = open_checkpoint(&note, &key)?;
+                if old.size() != proof.old_size {
+                    return Err(LogError::MalformedProof(
+                        "the old checkpoint's size is not the proof's old size",
+                    )
+                    .into());
+                }
+                *old.root()
+            }
+            (None, Some(b64)) => hash_from_base64(&b64)?,
+            (None, None) if proof.old_size == 0 => empty_root(),
+            (None, None) => {
+                return Err(LogError::MalformedProof(
+                    "a consistency proof needs --old-checkpoint FILE or --old-root HASH",
+                )
+                .into())
+            }
+        };
+        let cp = check_consistency_proof(&proof, &old_root, &key)?;
+        println!(
+            "ok: {} at tree size {} (root {}) extends tree size {}",
+            cp.origin(),
+            cp.size(),
+            hash_to_base64(cp.root()),
+            proof.old_size
+        );
+    } else {
+        return Err(LogError::MalformedProof(
+            "not a tlog-proof@v1 inclusion proof nor an `old N` consistency proof",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A verifier key given inline, or the path of a file holding one.
+fn verifier_key(arg: &str) -> Result<VerifierKey, Error> {
+    let path = Path::new(arg);
+    if !arg.contains('+') || path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|e| LogError::io(path, e))?;
+        return Ok(VerifierKey::parse(text.trim())?);
+    }
+    Ok(VerifierKey::parse(arg)?)
+}
+
+/// `<DIR>.key` beside the log directory: outside it, so serving the directory never serves
+/// the key.
+fn default_key_path(dir: &Path) -> Result<PathBuf, Error> {
+    let abs = if dir.exists() {
+        std::fs::canonicalize(dir).map_err(|e| LogError::io(dir, e))?
+    } else {
+        dir.to_path_buf()
+    };
+    let Some(name) = abs.file_name() else {
+        return Err(LogError::MalformedKey(
+            "cannot derive a key path from the log directory; pass --key",
+        )
+        .into());
+    };
+    let mut name = name.to_os_string();
+    name.push(".key");
+    Ok(abs.with_file_name(name))
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| LogError::io("<stdout>", e).into())
+}
