@@ -13,4 +13,10 @@ pub enum Error {
     /// The attestation log failed (storage, proofs, notes, checkpoints).
     #[error(transparent)]
     Log(#[from] crate::log::LogError),
+    /// Provisioning material (key, certificate or trust file) was unusable.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    /// A network component (chip agent, probe, relay, fleet) failed locally.
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
 }

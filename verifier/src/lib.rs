@@ -5,5 +5,7 @@
 
 pub mod error;
 pub mod log;
+pub mod net;
+pub mod registry;
 
 pub use error::Error;

@@ -19,6 +19,16 @@ enum Command {
     Demo,
     /// The attestation log: init, append, verify, prove, consistency, check-proof.
     Log(cli::log::LogArgs),
+    /// A chip vendor's root key: init.
+    Vendor(cli::vendor::VendorArgs),
+    /// Chips: provision (device key + vendor-signed certificate), serve (the chip agent).
+    Chip(cli::chip::ChipArgs),
+    /// The landmark registry: init, and the auditor's trust file.
+    Registry(cli::registry::RegistryArgs),
+    /// Landmarks: provision, probe a chip, run a fleet on a schedule.
+    Landmark(cli::landmark::LandmarkArgs),
+    /// A UDP forwarder that adds a one-way delay, standing in for distance.
+    Relay(cli::relay::RelayArgs),
 }
 
 fn main() -> ExitCode {
@@ -26,6 +36,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo => cli::demo::run(),
         Command::Log(args) => cli::log::run(args),
+        Command::Vendor(args) => cli::vendor::run(args),
+        Command::Chip(args) => cli::chip::run(args),
+        Command::Registry(args) => cli::registry::run(args),
+        Command::Landmark(args) => cli::landmark::run(args),
+        Command::Relay(args) => cli::relay::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,9 @@
 //! One module per `lightcone` subcommand group; each parses its arguments and calls the library.
 
+pub mod chip;
 pub mod demo;
+pub mod landmark;
 pub mod log;
+pub mod registry;
+pub mod relay;
+pub mod vendor;

@@ -1,0 +1,366 @@
+//! `lightcone landmark`: provision a landmark, probe a chip, or probe a fleet on a schedule.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use lightcone::{
+    DeviceCertificate, LandmarkCertificate, Position, ProcessingCredit, Speed, Verified,
+};
+use lightcone_verifier::net::fleet::{Fleet, FleetRunner};
+use lightcone_verifier::net::{DiscardCounts, Logbook, ProbeConfig, ProbeReport, Prober};
+use lightcone_verifier::registry::provision::{
+    landmark_provision, load_landmark, validity_days, LANDMARK_CERT, LANDMARK_KEY,
+};
+use lightcone_verifier::registry::{load_device_certificate, unix_now_s, RegistryError, Trust};
+use lightcone_verifier::Error;
+
+/// Arguments of `lightcone landmark`.
+#[derive(Args, Debug)]
+pub struct LandmarkArgs {
+    #[command(subcommand)]
+    command: LandmarkCommand,
+}
+
+#[derive(Args, Debug)]
+struct Common {
+    /// The landmark directory (landmark.key, landmark.cert.toml).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The trust file (vendor roots and registry key).
+    #[arg(long)]
+    trust: PathBuf,
+    /// Log directory to append to (as `lightcone log init` made it).
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// The log's signing key file. Default: <LOG>.key beside the log directory.
+    #[arg(long)]
+    log_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum LandmarkCommand {
+    /// Create a landmark key (DIR/landmark.key, 0600) and its certificate
+    /// (DIR/landmark.cert.toml) at a surveyed position, signed by the registry.
+    Provision {
+        /// The registry directory (registry.key, registry.pub.toml).
+        #[arg(long)]
+        registry: PathBuf,
+        /// Directory for the landmark's files (created).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Surveyed latitude, decimal degrees (WGS84).
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        /// Surveyed longitude, decimal degrees (WGS84).
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        /// How far the true position may be from the surveyed one, metres.
+        #[arg(long)]
+        uncertainty_m: u32,
+        /// Days the certificate is valid, from now.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u64,
+    },
+    /// Probe one chip: N fresh challenges over UDP, each timed and verified; the signed
+    /// measurements go to the log as one durable batch.
+    Probe {
+        #[command(flatten)]
+        common: Common,
+        /// The chip agent's address.
+        #[arg(long)]
+        chip: SocketAddr,
+        /// The chip's certificate file (default: ask the agent, then verify it).
+        #[arg(long)]
+        chip_cert: Option<PathBuf>,
+        /// Rounds to measure.
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
+        /// Wait for each answer, milliseconds.
+        #[arg(long, default_value_t = 500)]
+        timeout_ms: u64,
+        /// Retries per round after a timeout (each with a fresh challenge).
+        #[arg(long, default_value_t = 2)]
+        retries: u32,
+        /// Pause between rounds, milliseconds.
+        #[arg(long, default_value_t = 0)]
+        interval_ms: u64,
+        /// Local address to send from (default: any address, any port).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Probe every chip of a fleet file on its schedule, appending each chip's batch to the log.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// The fleet file.
+        #[arg(long)]
+        fleet: PathBuf,
+        /// Stop after this many cycles (default: run until stopped).
+        #[arg(long)]
+        cycles: Option<u64>,
+        /// Local address to send from (default: 0.0.0.0:0).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+}
+
+/// Runs `lightcone landmark …`.
+pub fn run(args: LandmarkArgs) -> Result<(), Error> {
+    match args.command {
+        LandmarkCommand::Provision {
+            registry,
+            dir,
+            lat,
+            lon,
+            uncertainty_m,
+            valid_days,
+        } => {
+            let position = Position::from_degrees(lat, lon).map_err(|_| {
+                RegistryError::InvalidArgument(format!("position {lat}, {lon} is out of range"))
+            })?;
+            let cert = landmark_provision(
+                &registry,
+                &dir,
+                position,
+                uncertainty_m,
+                validity_days(valid_days),
+            )?;
+            println!(
+                "landmark {} at {lat}, {lon} ± {uncertainty_m} m",
+                cert.body.landmark_id
+            );
+            println!("secret key: {}", dir.join(LANDMARK_KEY).display());
+            println!("certificate: {}", dir.join(LANDMARK_CERT).display());
+            Ok(())
+        }
+        LandmarkCommand::Probe {
+            common,
+            chip,
+            chip_cert,
+            rounds,
+            timeout_ms,
+            retries,
+            interval_ms,
+            bind,
+        } => {
+            let config = ProbeConfig {
+                rounds,
+                timeout: Duration::from_millis(timeout_ms.max(1)),
+                retries,
+                interval: Duration::from_millis(interval_ms),
+            };
+            probe(&common, chip, chip_cert.as_deref(), &config, bind)
+        }
+        LandmarkCommand::Run {
+            common,
+            fleet,
+            cycles,
+            bind,
+        } => run_fleet(&common, &fleet, cycles, bind),
+    }
+}
+
+struct Setup {
+    trust: Trust,
+    key: ed25519_dalek::SigningKey,
+    cert: LandmarkCertificate,
+    verified: Verified<LandmarkCertificate>,
+}
+
+fn setup(common: &Common) -> Result<Setup, Error> {
+    let trust = Trust::load(&common.trust)?;
+    let (key, cert) = load_landmark(&common.dir)?;
+    let verified = trust.verify_landmark(&cert, unix_now_s())?;
+    Ok(Setup {
+        trust,
+        key,
+        cert,
+        verified,
+    })
+}
+
+fn logbook(common: &Common) -> Result<Option<Logbook>, Error> {
+    let Some(dir) = &common.log else {
+        return Ok(None);
+    };
+    let key = match &common.log_key {
+        Some(k) => k.clone(),
+        None => default_key_path(dir),
+    };
+    Ok(Some(Logbook::open(dir, &key)?))
+}
+
+/// `<DIR>.key` beside the log directory (the `lightcone log init` default).
+fn default_key_path(dir: &Path) -> PathBuf {
+    let mut name = dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".key");
+    dir.with_file_name(name)
+}
+
+fn any_addr_like(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(v4) if v4.is_loopback() => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+    }
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.1} µs", ns as f64 / 1000.0)
+}
+
+fn km(m: u64) -> String {
+    format!("{:.1} km", m as f64 / 1000.0)
+}
+
+/// Prints a probe report with each round's distance bound (at c, crediting only the endorsed
+/// minimum response time).
+fn print_report(
+    label: &str,
+    report: &ProbeReport,
+    landmark: &Verified<LandmarkCertificate>,
+    device: &Verified<DeviceCertificate>,
+) {
+    println!("{label}: chip {} at {}", report.chip_id, report.addr);
+    let mut best: Option<u64> = None;
+    for (i, (m, rtt)) in report.measurements.iter().zip(&report.rtts_ns).enumerate() {
+        let bound = m.verify(landmark, device).map(|v| {
+            v.distance_bound(
+                device,
+                landmark,
+                Speed::LIGHT,
+                ProcessingCredit::EndorsedMinimum,
+            )
+            .metres()
+        });
+        match bound {
+            Ok(b) => {
+                best = Some(best.map_or(b, |x| x.min(b)));
+                println!("  round {}: rtt {}, bound {}", i + 1, us(*rtt), km(b));
+            }
+            Err(e) => println!(
+                "  round {}: rtt {}, measurement does not verify: {e}",
+                i + 1,
+                us(*rtt)
+            ),
+        }
+    }
+    println!(
+        "  rounds {}/{} ok, timeouts {}, retries {}, io errors {}",
+        report.measurements.len(),
+        report.rounds,
+        report.timeouts,
+        report.retries,
+        report.io_errors
+    );
+    if let (Some(min), Some(median), Some(b)) = (report.min_rtt_ns(), report.median_rtt_ns(), best)
+    {
+        println!(
+            "  rtt min {}, median {}; best bound {} (c, endorsed minimum {} ns)",
+            us(min),
+            us(median),
+            km(b),
+            device.body.timing.min_response_ns
+        );
+    } else {
+        println!("  unreachable: no valid answer");
+    }
+    println!("  discarded: {}", report.discards);
+}
+
+fn probe(
+    common: &Common,
+    chip: SocketAddr,
+    chip_cert: Option<&Path>,
+    config: &ProbeConfig,
+    bind: Option<SocketAddr>,
+) -> Result<(), Error> {
+    let s = setup(common)?;
+    let mut book = logbook(common)?;
+    let mut prober = Prober::bind(bind.unwrap_or_else(|| any_addr_like(chip)), s.key)?;
+    let now = unix_now_s();
+    let mut fetch_discards = DiscardCounts::default();
+    let device = match chip_cert {
+        Some(path) => s
+            .trust
+            .verify_device(&load_device_certificate(path)?, now)?,
+        None => prober.fetch_certificate(
+            chip,
+            &s.trust,
+            now,
+            config.timeout,
+            config.retries.saturating_add(1),
+            &mut fetch_discards,
+        )?,
+    };
+    if fetch_discards.total() > 0 {
+        println!("certificate fetch discarded: {fetch_discards}");
+    }
+    let report = prober.probe(chip, &device, config);
+    print_report(
+        &format!("landmark {}", s.cert.body.landmark_id),
+        &report,
+        &s.verified,
+        &device,
+    );
+    match book.as_mut() {
+        Some(book) if !report.measurements.is_empty() => {
+            let range = book.append(&s.cert, &device, &report.measurements)?;
+            println!(
+                "logged entries {}..{} to {} (durable; checkpoint size {})",
+                range.start,
+                range.end,
+                book.log().dir().display(),
+                book.log().size()
+            );
+        }
+        Some(_) => println!("nothing to log"),
+        None => println!("not logged (no --log given)"),
+    }
+    Ok(())
+}
+
+fn run_fleet(
+    common: &Common,
+    fleet_path: &Path,
+    cycles: Option<u64>,
+    bind: Option<SocketAddr>,
+) -> Result<(), Error> {
+    let s = setup(common)?;
+    let mut book = logbook(common)?;
+    let fleet = Fleet::load(fleet_path)?;
+    let interval = fleet.interval;
+    let bind = bind.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
+    let prober = Prober::bind(bind, s.key)?;
+    let mut runner = FleetRunner::new(prober, s.cert, s.trust.clone(), fleet)?;
+    let mut cycle: u64 = 0;
+    loop {
+        let started = Instant::now();
+        cycle = cycle.saturating_add(1);
+        println!("cycle {cycle}: {} chip(s)", runner.fleet().chips.len());
+        for outcome in runner.cycle(book.as_mut()) {
+            match (&outcome.report, &outcome.device, &outcome.error) {
+                (Some(report), Some(device), _) => {
+                    print_report(&outcome.name, report, &s.verified, device)
+                }
+                (_, _, Some(e)) => println!("{}: not probed: {e}", outcome.name),
+                _ => println!("{}: not probed", outcome.name),
+            }
+            if let Some(e) = outcome.report.as_ref().and(outcome.error.as_ref()) {
+                println!("  {e}");
+            }
+            if let Some(r) = &outcome.logged {
+                println!("  logged entries {}..{}", r.start, r.end);
+            }
+        }
+        if cycles.is_some_and(|n| cycle >= n) {
+            return Ok(());
+        }
+        std::thread::sleep(interval.saturating_sub(started.elapsed()));
+    }
+}

@@ -1,0 +1,175 @@
+//! Datagram framing: one type tag byte, then the core's canonical encoding of the message.
+//!
+//! | tag | datagram | body |
+//! |---|---|---|
+//! | `0x01` | challenge (landmark → chip) | `Challenge` |
+//! | `0x02` | response (chip → landmark) | `Response` |
+//! | `0x03` | certificate request (landmark → chip) | empty |
+//! | `0x04` | certificate reply (chip → landmark) | `DeviceCertificate` |
+//!
+//! Every decode is fallible with a typed reason and never panics; datagrams over
+//! [`MAX_DATAGRAM`] bytes are refused before parsing.
+
+use lightcone::{Challenge, DeviceCertificate, Response, Wire};
+
+use super::discard::DiscardReason;
+
+/// Largest datagram either side accepts, in bytes. Receivers read into a buffer one byte
+/// larger, so anything bigger is seen (and discarded as oversized) rather than truncated.
+pub const MAX_DATAGRAM: usize = 1024;
+
+/// Tag of a challenge datagram.
+pub const TAG_CHALLENGE: u8 = 0x01;
+/// Tag of a response datagram.
+pub const TAG_RESPONSE: u8 = 0x02;
+/// Tag of a certificate request datagram.
+pub const TAG_CERT_REQUEST: u8 = 0x03;
+/// Tag of a certificate reply datagram.
+pub const TAG_CERT_REPLY: u8 = 0x04;
+
+/// One decoded datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Datagram {
+    /// Landmark → chip: sign this, now.
+    Challenge(Challenge),
+    /// Chip → landmark: the signed answer.
+    Response(Response),
+    /// Landmark → chip: send me your device certificate.
+    CertificateRequest,
+    /// Chip → landmark: my device certificate (the landmark still verifies it).
+    CertificateReply(DeviceCertificate),
+}
+
+/// Why bytes are not a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DatagramError {
+    /// No bytes at all.
+    #[error("empty datagram")]
+    Empty,
+    /// More than [`MAX_DATAGRAM`] bytes.
+    #[error("datagram of {0} bytes exceeds {MAX_DATAGRAM}")]
+    Oversized(usize),
+    /// Unknown type tag.
+    #[error("unknown datagram tag {0:#04x}")]
+    UnknownTag(u8),
+    /// The body does not decode.
+    #[error("bad datagram body: {0}")]
+    Body(lightcone::Error),
+}
+
+impl DatagramError {
+    /// The discard reason a receiver counts for this error.
+    pub const fn reason(self) -> DiscardReason {
+        match self {
+            DatagramError::Empty => DiscardReason::Empty,
+            DatagramError::Oversized(_) => DiscardReason::Oversized,
+            DatagramError::UnknownTag(_) => DiscardReason::UnknownTag,
+            DatagramError::Body(_) => DiscardReason::Undecodable,
+        }
+    }
+}
+
+/// Checks size and splits off the tag.
+pub fn split_tag(bytes: &[u8]) -> Result<(u8, &[u8]), DatagramError> {
+    if bytes.len() > MAX_DATAGRAM {
+        return Err(DatagramError::Oversized(bytes.len()));
+    }
+    bytes
+        .split_first()
+        .map(|(t, b)| (*t, b))
+        .ok_or(DatagramError::Empty)
+}
+
+impl Datagram {
+    /// Decodes a datagram; the body must be one canonical message with no trailing bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DatagramError> {
+        let (tag, body) = split_tag(bytes)?;
+        match tag {
+            TAG_CHALLENGE => Challenge::decode(body)
+                .map(Datagram::Challenge)
+                .map_err(DatagramError::Body),
+            TAG_RESPONSE => Response::decode(body)
+                .map(Datagram::Response)
+                .map_err(DatagramError::Body),
+            TAG_CERT_REQUEST if body.is_empty() => Ok(Datagram::CertificateRequest),
+            TAG_CERT_REQUEST => Err(DatagramError::Body(lightcone::Error::TrailingBytes)),
+            TAG_CERT_REPLY => DeviceCertificate::decode(body)
+                .map(Datagram::CertificateReply)
+                .map_err(DatagramError::Body),
+            other => Err(DatagramError::UnknownTag(other)),
+        }
+    }
+
+    /// The type tag.
+    pub const fn tag(&self) -> u8 {
+        match self {
+            Datagram::Challenge(_) => TAG_CHALLENGE,
+            Datagram::Response(_) => TAG_RESPONSE,
+            Datagram::CertificateRequest => TAG_CERT_REQUEST,
+            Datagram::CertificateReply(_) => TAG_CERT_REPLY,
+        }
+    }
+
+    /// Encodes into `buf` and returns the number of bytes written.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, lightcone::Error> {
+        let (head, body) = buf
+            .split_first_mut()
+            .ok_or(lightcone::Error::BufferTooSmall)?;
+        *head = self.tag();
+        let len = match self {
+            Datagram::Challenge(c) => c.encode(body)?.len(),
+            Datagram::Response(r) => r.encode(body)?.len(),
+            Datagram::CertificateRequest => 0,
+            Datagram::CertificateReply(c) => c.encode(body)?.len(),
+        };
+        Ok(len.saturating_add(1))
+    }
+
+    /// Encodes into a new vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut buf = [0u8; MAX_DATAGRAM];
+        match self.encode(&mut buf) {
+            Ok(n) => buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
+            // Every message fits in MAX_DATAGRAM (checked by a test), so this is unreachable.
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_fits() {
+        assert!(1 + Challenge::MAX_SIZE <= MAX_DATAGRAM);
+        assert!(1 + Response::MAX_SIZE <= MAX_DATAGRAM);
+        assert!(1 + DeviceCertificate::MAX_SIZE <= MAX_DATAGRAM);
+    }
+
+    #[test]
+    fn typed_refusals() {
+        assert_eq!(Datagram::decode(&[]), Err(DatagramError::Empty));
+        assert_eq!(
+            Datagram::decode(&[0x7f]),
+            Err(DatagramError::UnknownTag(0x7f))
+        );
+        assert_eq!(
+            Datagram::decode(&[0u8; 2000]),
+            Err(DatagramError::Oversized(2000))
+        );
+        assert!(matches!(
+            Datagram::decode(&[TAG_CHALLENGE, 1, 2]),
+            Err(DatagramError::Body(_))
+        ));
+        assert_eq!(
+            Datagram::decode(&[TAG_CERT_REQUEST]),
+            Ok(Datagram::CertificateRequest)
+        );
+        assert!(Datagram::decode(&[TAG_CERT_REQUEST, 0]).is_err());
+        assert_eq!(
+            Datagram::CertificateRequest.to_vec(),
+            vec![TAG_CERT_REQUEST]
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! A landmark's writer onto the transparency log: each probe becomes one durable batch of
+//! `LogRecord`s — the landmark's and the chip's certificates the first time they appear in the
+//! log, then the measurements — so the log stays self-contained for auditors.
+//!
+//! The log has a single writer (it holds an exclusive lock), so landmarks in one process share
+//! one `Logbook` (e.g. behind a `Mutex`); separate processes append one after the other.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::Path;
+
+use lightcone::{DeviceCertificate, LandmarkCertificate, LogRecord, Measurement, Wire};
+
+use super::error::NetError;
+use crate::log::storage::read_key_file;
+use crate::log::{Log, LogReader};
+
+/// The records of one probe: both certificates (always), then every measurement.
+pub fn probe_records(
+    landmark: &LandmarkCertificate,
+    device: &DeviceCertificate,
+    measurements: &[Measurement],
+) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(measurements.len().saturating_add(2));
+    out.push(LogRecord::LandmarkCertificate(*landmark).to_vec());
+    out.push(LogRecord::DeviceCertificate(*device).to_vec());
+    out.extend(
+        measurements
+            .iter()
+            .map(|m| LogRecord::Measurement(*m).to_vec()),
+    );
+    out
+}
+
+/// An open log plus the certificate records it already holds.
+#[derive(Debug)]
+pub struct Logbook {
+    log: Log,
+    certificates: HashSet<Vec<u8>>,
+}
+
+impl Logbook {
+    /// Opens the log in `dir` for appending, with the signer key file `key_file`
+    /// (`PRIVATE+KEY+…`, as `lightcone log init` writes it), and reads which certificates it
+    /// already holds.
+    pub fn open(dir: &Path, key_file: &Path) -> Result<Self, NetError> {
+        let signer = read_key_file(key_file)?;
+        let log = Log::open(dir, signer.signing_key().clone())?;
+        Self::from_log(log)
+    }
+
+    /// Wraps an open log, reading which certificates it already holds.
+    pub fn from_log(log: Log) -> Result<Self, NetError> {
+        let mut certificates = HashSet::new();
+        if log.size() > 0 {
+            let reader = LogReader::open(log.dir())?;
+            for entry in reader.entries() {
+                let (_, bytes) = entry?;
+                if let Ok(LogRecord::DeviceCertificate(_) | LogRecord::LandmarkCertificate(_)) =
+                    LogRecord::decode(&bytes)
+                {
+                    certificates.insert(bytes);
+                }
+            }
+        }
+        Ok(Logbook { log, certificates })
+    }
+
+    /// The underlying log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// The records to append for a probe: certificates not yet in the log, then measurements.
+    pub fn records(
+        &self,
+        landmark: &LandmarkCertificate,
+        device: &DeviceCertificate,
+        measurements: &[Measurement],
+    ) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(measurements.len().saturating_add(2));
+        for cert in [
+            LogRecord::LandmarkCertificate(*landmark).to_vec(),
+            LogRecord::DeviceCertificate(*device).to_vec(),
+        ] {
+            if !self.certificates.contains(&cert) {
+                out.push(cert);
+            }
+        }
+        out.extend(
+            measurements
+                .iter()
+                .map(|m| LogRecord::Measurement(*m).to_vec()),
+        );
+        out
+    }
+
+    /// Appends a probe's records as one durable batch and returns their indices. Nothing is
+    /// appended when there are no measurements.
+    pub fn append(
+        &mut self,
+        landmark: &LandmarkCertificate,
+        device: &DeviceCertificate,
+        measurements: &[Measurement],
+    ) -> Result<Range<u64>, NetError> {
+        if measurements.is_empty() {
+            let size = self.log.size();
+            return Ok(size..size);
+        }
+        let records = self.records(landmark, device, measurements);
+        let range = self.log.append_batch(&records)?;
+        // Both certificates are in the log now, whether this batch or an earlier one added them.
+        self.certificates
+            .insert(LogRecord::LandmarkCertificate(*landmark).to_vec());
+        self.certificates
+            .insert(LogRecord::DeviceCertificate(*device).to_vec());
+        Ok(range)
+    }
+}

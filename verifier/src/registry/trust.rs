@@ -1,0 +1,191 @@
+//! The trust file (TOML): the roots an auditor or a landmark checks everything against.
+//!
+//! ```toml
+//! format = "lightcone-trust-v1"
+//!
+//! [registry]
+//! public_key = "<hex>"
+//!
+//! [[vendor]]
+//! name = "acme"
+//! public_key = "<hex>"
+//!
+//! [log]                       # optional: the log's checkpoint verifier key
+//! verifier_key = "<name>+<hex key id>+<base64>"
+//! ```
+
+use std::path::Path;
+
+use lightcone::{DeviceCertificate, IssuerId, LandmarkCertificate, PublicKey, Verified};
+use serde::{Deserialize, Serialize};
+
+use super::error::RegistryError;
+use super::pubfile::{parse_public_key, read_toml, write_new};
+
+/// The `format` value of a trust file.
+pub const TRUST_FORMAT: &str = "lightcone-trust-v1";
+
+/// A trust file as written on disk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustFile {
+    /// Always [`TRUST_FORMAT`].
+    pub format: String,
+    /// The landmark registry.
+    pub registry: RegistryEntry,
+    /// Trusted vendor roots, by name.
+    #[serde(default, rename = "vendor")]
+    pub vendors: Vec<VendorEntry>,
+    /// The log whose checkpoints the auditor trusts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogEntry>,
+}
+
+/// The registry's key in a trust file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryEntry {
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+}
+
+/// One vendor root in a trust file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorEntry {
+    /// The vendor's name.
+    pub name: String,
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+}
+
+/// The log's checkpoint key in a trust file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntry {
+    /// C2SP note verifier key: `<name>+<hex key id>+<base64(0x01 ‖ key)>`.
+    pub verifier_key: String,
+}
+
+/// Parsed, checked trust roots.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trust {
+    /// The registry key.
+    pub registry: PublicKey,
+    /// Vendor roots with their names.
+    pub vendors: Vec<(String, PublicKey)>,
+    /// The log verifier key string, if any (parse it with the log module).
+    pub log_verifier_key: Option<String>,
+}
+
+impl TrustFile {
+    /// A trust file for these keys.
+    pub fn new(
+        registry: PublicKey,
+        vendors: &[(String, PublicKey)],
+        log_verifier_key: Option<String>,
+    ) -> Self {
+        TrustFile {
+            format: TRUST_FORMAT.to_owned(),
+            registry: RegistryEntry {
+                public_key: hex::encode(registry.to_bytes()),
+            },
+            vendors: vendors
+                .iter()
+                .map(|(name, key)| VendorEntry {
+                    name: name.clone(),
+                    public_key: hex::encode(key.to_bytes()),
+                })
+                .collect(),
+            log: log_verifier_key.map(|verifier_key| LogEntry { verifier_key }),
+        }
+    }
+
+    /// Writes the file; refuses to overwrite.
+    pub fn write(&self, path: &Path) -> Result<(), RegistryError> {
+        let text =
+            toml::to_string(self).map_err(|e| RegistryError::malformed(path, e.to_string()))?;
+        write_new(path, text.as_bytes())
+    }
+
+    /// Checks every key (valid strong points, unique vendor names) and returns the roots.
+    pub fn check(&self, path: &Path) -> Result<Trust, RegistryError> {
+        if self.format != TRUST_FORMAT {
+            return Err(RegistryError::malformed(
+                path,
+                format!("format is not {TRUST_FORMAT}"),
+            ));
+        }
+        let registry = parse_public_key(&self.registry.public_key, path)?;
+        let mut vendors = Vec::with_capacity(self.vendors.len());
+        for v in &self.vendors {
+            if vendors.iter().any(|(name, _)| name == &v.name) {
+                return Err(RegistryError::malformed(
+                    path,
+                    format!("vendor `{}` listed twice", v.name),
+                ));
+            }
+            vendors.push((v.name.clone(), parse_public_key(&v.public_key, path)?));
+        }
+        Ok(Trust {
+            registry,
+            vendors,
+            log_verifier_key: self.log.as_ref().map(|l| l.verifier_key.clone()),
+        })
+    }
+}
+
+impl Trust {
+    /// Loads and checks a trust file.
+    pub fn load(path: &Path) -> Result<Trust, RegistryError> {
+        read_toml::<TrustFile>(path)?.check(path)
+    }
+
+    /// The vendor root whose id is `issuer`, with its name.
+    pub fn vendor(&self, issuer: &IssuerId) -> Option<(&str, &PublicKey)> {
+        self.vendors
+            .iter()
+            .find(|(_, key)| IssuerId::of(key) == *issuer)
+            .map(|(name, key)| (name.as_str(), key))
+    }
+
+    /// Verifies a device certificate against the vendor root that issued it, at `at_unix_s`.
+    pub fn verify_device(
+        &self,
+        cert: &DeviceCertificate,
+        at_unix_s: u64,
+    ) -> Result<Verified<DeviceCertificate>, RegistryError> {
+        let (_, root) =
+            self.vendor(&cert.body.issuer)
+                .ok_or_else(|| RegistryError::UnknownIssuer {
+                    issuer: cert.body.issuer.to_string(),
+                    role: "vendor root",
+                })?;
+        cert.verify(root, at_unix_s).map_err(|e| {
+            RegistryError::core(
+                format!("device certificate of chip {}", cert.body.chip_id),
+                e,
+            )
+        })
+    }
+
+    /// Verifies a landmark certificate against the registry key, at `at_unix_s`.
+    pub fn verify_landmark(
+        &self,
+        cert: &LandmarkCertificate,
+        at_unix_s: u64,
+    ) -> Result<Verified<LandmarkCertificate>, RegistryError> {
+        if cert.body.issuer != IssuerId::of(&self.registry) {
+            return Err(RegistryError::UnknownIssuer {
+                issuer: cert.body.issuer.to_string(),
+                role: "registry",
+            });
+        }
+        cert.verify(&self.registry, at_unix_s).map_err(|e| {
+            RegistryError::core(
+                format!("landmark certificate of {}", cert.body.landmark_id),
+                e,
+            )
+        })
+    }
+}
