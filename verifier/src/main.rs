@@ -17,6 +17,8 @@ struct Cli {
 enum Command {
     /// Run the whole system on one machine: landmarks, chips, log, audit, report.
     Demo,
+    /// Verdict of a policy on a scenario of landmarks and round-trip times (JSON on stdout).
+    Verdict(cli::verdict::VerdictArgs),
     /// The attestation log: init, append, verify, prove, consistency, check-proof.
     Log(cli::log::LogArgs),
     /// A chip vendor's root key: init.
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => cli::demo::run(),
+        Command::Verdict(args) => cli::verdict::run(args),
         Command::Log(args) => cli::log::run(args),
         Command::Vendor(args) => cli::vendor::run(args),
         Command::Chip(args) => cli::chip::run(args),

@@ -2,6 +2,7 @@
 
 pub mod chip;
 pub mod demo;
+pub mod verdict;
 pub mod landmark;
 pub mod log;
 pub mod registry;

@@ -1,0 +1,47 @@
+//! `lightcone verdict --policy POLICY.toml SCENARIO.json`: one JSON object on stdout with the
+//! verdict of the policy on the scenario's feasible region. Exit status 0 for any verdict,
+//! 2 for unusable input (with a message on stderr).
+
+use lightcone_verifier::geo::{evaluate, Policy, Scenario, VerdictKind};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Arguments of `lightcone verdict`.
+#[derive(clap::Args, Debug)]
+pub struct VerdictArgs {
+    /// Policy file (TOML; see docs/policy.md).
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Scenario file (JSON: landmarks and measurements).
+    pub scenario: PathBuf,
+}
+
+/// Runs `lightcone verdict`.
+pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
+    use lightcone_verifier::geo::GeoError;
+    let policy = Policy::load(&args.policy)?;
+    let text = std::fs::read_to_string(&args.scenario)
+        .map_err(|source| GeoError::Io { path: args.scenario.clone(), source })?;
+    let scenario = Scenario::from_json_str(&text)?;
+    let speed = scenario.speed_or(policy.speed)?;
+    let caps = scenario.caps(speed)?;
+    let world = policy.default_world()?;
+    let verdict = evaluate(world, &policy, &caps)?;
+    let mut out = json!({
+        "verdict": verdict.kind.as_str(),
+        "speed_m_per_s": speed.m_per_s(),
+        "sound_against_all_media": speed.is_light(),
+        "caps": caps.iter().map(|c| json!({"lat": c.center_lat, "lon": c.center_lon, "radius_m": c.radius_m})).collect::<Vec<_>>(),
+    });
+    if let Some((lat, lon)) = verdict.point {
+        out["feasible_point"] = json!({"lat": lat, "lon": lon});
+    }
+    if let Some(w) = &verdict.witness {
+        out["witness"] = json!({"lat": w.lat, "lon": w.lon, "region": w.region, "in_region": w.in_region});
+    }
+    if verdict.kind == VerdictKind::Inconsistent {
+        out["note"] = json!("the measurements cannot all be true: a landmark lies or is misplaced, or the speed assumption is wrong");
+    }
+    println!("{out}");
+    Ok(())
+}
