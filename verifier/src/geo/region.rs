@@ -72,7 +72,7 @@ impl Cap {
     /// Rejects NaN, infinite or out-of-range coordinates and negative or non-finite radii.
     pub fn validate(&self) -> Result<(), GeoError> {
         check_lat_lon(self.center_lat, self.center_lon)?;
-        if !(self.radius_m >= 0.0) || !self.radius_m.is_finite() {
+        if self.radius_m.is_nan() || self.radius_m < 0.0 || !self.radius_m.is_finite() {
             return Err(GeoError::BadRadius(format!("{} m", self.radius_m)));
         }
         Ok(())
@@ -143,7 +143,7 @@ pub fn find_point(caps: &[SphereCap]) -> Option<Vec3> {
     }
     let mut sum = Vec3::new(0.0, 0.0, 0.0);
     for p in &found {
-        sum = sum.add(*p);
+        sum = sum.plus(*p);
     }
     if let Some(m) = sum.normalized() {
         if depth(caps, m) >= 0.0 {

@@ -91,12 +91,12 @@ impl Vec3 {
     }
 
     /// `self + o`.
-    pub fn add(self, o: Vec3) -> Vec3 {
+    pub fn plus(self, o: Vec3) -> Vec3 {
         Vec3::new(self.x + o.x, self.y + o.y, self.z + o.z)
     }
 
     /// `self − o`.
-    pub fn sub(self, o: Vec3) -> Vec3 {
+    pub fn minus(self, o: Vec3) -> Vec3 {
         Vec3::new(self.x - o.x, self.y - o.y, self.z - o.z)
     }
 
@@ -129,7 +129,7 @@ pub fn half_width(theta: f64, beta: f64) -> Option<f64> {
         return None;
     }
     let q = ((theta + beta) * 0.5).sin() * ((theta - beta) * 0.5).sin() / beta.cos();
-    if !(q >= 0.0) {
+    if q.is_nan() || q < 0.0 {
         return None;
     }
     Some(2.0 * q.sqrt().min(1.0).asin())
@@ -180,11 +180,11 @@ pub fn circle_intersections(c1: &SphereCap, c2: &SphereCap) -> Vec<Vec3> {
         None if alpha.abs() - c1.theta <= 1e-12 => 0.0,
         None => return Vec::new(),
     };
-    let foot = c1.center.scale(alpha.cos()).add(w.scale(alpha.sin()));
+    let foot = c1.center.scale(alpha.cos()).plus(w.scale(alpha.sin()));
     let (sh, ch) = h.sin_cos();
     let mut out = Vec::with_capacity(2);
     for sign in [1.0, -1.0] {
-        if let Some(p) = foot.scale(ch).add(n.scale(sign * sh)).normalized() {
+        if let Some(p) = foot.scale(ch).plus(n.scale(sign * sh)).normalized() {
             out.push(p);
         }
     }
@@ -221,7 +221,7 @@ impl GreatArc {
             return self.a;
         }
         let (s, c) = t.sin_cos();
-        self.a.scale(c).add(self.w.scale(s))
+        self.a.scale(c).plus(self.w.scale(s))
     }
 
     /// The parameter interval `[lo, hi] ⊆ [0, len]` of the arc inside `cap` (θ < π/2), if any.

@@ -103,21 +103,26 @@ pub fn evaluate(world: &World, policy: &Policy, caps: &[Cap]) -> Result<Verdict,
     let border_caps: Vec<PreparedCap> =
         region::sphere_caps(caps, margin).into_iter().map(PreparedCap::new).collect();
     let (qlat, qlon) = q.to_lat_lon_deg();
-    match find_hit(world, &compiled, &border_caps) {
+    match find_hits(world, &compiled, &border_caps, 1).first() {
         None => {
             let set = world.containing(qlat, qlon);
             let kind = if compiled.allowed(&set) { VerdictKind::Compliant } else { VerdictKind::Violation };
             Ok(Verdict { kind, witness: None, point })
         }
-        Some(hit) => {
-            let witness = witness(world, &compiled, &region_caps, q, &hit);
+        Some(_) => {
+            let hits = find_hits(world, &compiled, &border_caps, WITNESS_EDGES);
+            let witness = witness(world, &compiled, &region_caps, q, &hits);
             Ok(Verdict { kind: VerdictKind::Inconclusive, witness: Some(witness), point })
         }
     }
 }
 
-/// The first edge of a relevant arc that meets every cap, if any.
-fn find_hit(world: &World, c: &Compiled, caps: &[PreparedCap]) -> Option<Hit> {
+/// Up to `limit` edges of relevant arcs that meet every cap.
+///
+/// Zero-length edges (repeated points) are skipped: their point is the end of a neighbouring
+/// edge of the same ring, which is tested in its own right, and they have no sides.
+fn find_hits(world: &World, c: &Compiled, caps: &[PreparedCap], limit: usize) -> Vec<Hit> {
+    let mut out = Vec::new();
     for &ai in &c.relevant {
         let Some(arc) = world.arcs.get(ai as usize) else { continue };
         if !caps.iter().all(|k| arc.bound.may_meet(k)) {
@@ -130,22 +135,31 @@ fn find_hit(world: &World, c: &Compiled, caps: &[PreparedCap]) -> Option<Hit> {
             }
             let s = ch.start as usize;
             let pts = world.points.get(s..=s + ch.edges as usize).unwrap_or(&[]);
-            if caps.iter().all(|k| ch.bound.inside(k)) {
-                if let (Some(&a), Some(&b)) = (pts.first(), pts.get(1)) {
-                    let edge = GreatArc::new(a, b);
-                    return Some(Hit { arc: ai, edge, lo: 0.0, hi: edge.len });
-                }
-            }
+            let whole = caps.iter().all(|k| ch.bound.inside(k));
             for w in pts.windows(2) {
                 let (Some(&a), Some(&b)) = (w.first(), w.get(1)) else { continue };
                 let edge = GreatArc::new(a, b);
-                if let Some((lo, hi)) = edge_in_all(&edge, caps.iter().map(|k| &k.cap)) {
-                    return Some(Hit { arc: ai, edge, lo, hi });
+                if edge.len == 0.0 {
+                    continue;
+                }
+                let hit = if whole {
+                    Some((0.0, edge.len))
+                } else {
+                    edge_in_all(&edge, caps.iter().map(|k| &k.cap))
+                };
+                if let Some((lo, hi)) = hit {
+                    out.push(Hit { arc: ai, edge, lo, hi });
+                    if out.len() >= limit {
+                        return out;
+                    }
+                    if whole {
+                        break;
+                    }
                 }
             }
         }
     }
-    None
+    out
 }
 
 /// The parameter interval of `edge` inside every cap, if non-empty.
@@ -168,8 +182,13 @@ fn label(world: &World, set: &[usize]) -> String {
         .map_or_else(|| "sea".to_string(), |f| f.label().to_string())
 }
 
-/// A not-allowed point in (or, failing that, within the border margin of) the region.
-fn witness(world: &World, c: &Compiled, region_caps: &[SphereCap], q: Vec3, hit: &Hit) -> Witness {
+/// How many border edges near F the witness search looks at.
+const WITNESS_EDGES: usize = 64;
+
+/// A not-allowed point in (or, failing that, within the border margin of) the region: the
+/// representative point if it is not allowed, else points just either side of the border edges
+/// that meet the grown region, preferring points inside F itself.
+fn witness(world: &World, c: &Compiled, region_caps: &[SphereCap], q: Vec3, hits: &[Hit]) -> Witness {
     let inside = |p: Vec3| region_caps.iter().all(|k| k.contains(p, POINT_TOLERANCE_RAD));
     let check = |p: Vec3| -> Option<Witness> {
         let (lat, lon) = p.to_lat_lon_deg();
@@ -179,30 +198,42 @@ fn witness(world: &World, c: &Compiled, region_caps: &[SphereCap], q: Vec3, hit:
     if let Some(w) = check(q) {
         return w;
     }
-    // Prefer the stretch of the edge inside F itself, else the stretch inside the grown region.
-    let (lo, hi) = edge_in_all(&hit.edge, region_caps.iter()).unwrap_or((hit.lo, hit.hi));
-    let x = hit.edge.point((lo + hi) / 2.0);
-    let n = hit.edge.n;
     let mut fallback: Option<Witness> = None;
-    for delta in [1e-7, 1e-6, 1e-5, 1e-4] {
-        for side in [1.0, -1.0] {
-            let Some(p) = x.add(n.scale(side * delta)).normalized() else { continue };
-            if let Some(w) = check(p) {
-                if w.in_region {
-                    return w;
+    for (i, hit) in hits.iter().enumerate() {
+        // Prefer the stretch of the edge inside F itself, else the stretch in the grown region.
+        let (lo, hi) = edge_in_all(&hit.edge, region_caps.iter()).unwrap_or((hit.lo, hit.hi));
+        for t in [0.5, 0.0, 1.0, 0.25, 0.75] {
+            let x = hit.edge.point(lo + (hi - lo) * t);
+            for delta in [1e-7, 1e-6, 1e-5] {
+                for side in [1.0, -1.0] {
+                    let Some(p) = x.plus(hit.edge.n.scale(side * delta)).normalized() else { continue };
+                    if let Some(w) = check(p) {
+                        if w.in_region {
+                            return w;
+                        }
+                        fallback.get_or_insert(w);
+                    }
                 }
-                fallback.get_or_insert(w);
             }
+        }
+        if fallback.is_some() && i >= 7 {
+            break;
         }
     }
     if let Some(w) = fallback {
         return w;
     }
-    // The border point itself, labelled with the side that is not allowed.
+    // Not reached in the tests: the border point itself, labelled with the side that is not
+    // allowed according to the arc's sides.
+    let Some(hit) = hits.first() else {
+        let (lat, lon) = q.to_lat_lon_deg();
+        return Witness { lat, lon, region: label(world, &world.containing(lat, lon)), in_region: true };
+    };
     let users = world.arc_sides(hit.arc as usize);
     let right: Vec<usize> = users.iter().filter(|u| u.1).map(|u| u.0 as usize).collect();
     let left: Vec<usize> = users.iter().filter(|u| !u.1).map(|u| u.0 as usize).collect();
     let bad_side = if c.allowed(&right) { left } else { right };
+    let x = hit.edge.point((hit.lo + hit.hi) / 2.0);
     let (lat, lon) = x.to_lat_lon_deg();
     Witness { lat, lon, region: label(world, &bad_side), in_region: inside(x) }
 }

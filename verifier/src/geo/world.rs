@@ -66,7 +66,7 @@ impl Bound {
     fn of(points: &[Vec3]) -> Bound {
         let mut sum = Vec3::new(0.0, 0.0, 0.0);
         for p in points {
-            sum = sum.add(*p);
+            sum = sum.plus(*p);
         }
         let center = sum.normalized().or_else(|| points.first().copied()).unwrap_or(Vec3::NORTH);
         let mut r: f64 = 0.0;
@@ -420,7 +420,7 @@ impl World {
                 let mut across: Option<Vec<usize>> = None;
                 let mut agree = true;
                 for t in [0.25, 0.5, 0.75] {
-                    let Some(p) = edge.point(edge.len * t).add(edge.n.scale(dir * 1e-7)).normalized() else {
+                    let Some(p) = edge.point(edge.len * t).plus(edge.n.scale(dir * 1e-7)).normalized() else {
                         agree = false;
                         break;
                     };
@@ -543,7 +543,7 @@ impl World {
                 if (sa > 0.0) == (sb > 0.0) {
                     continue;
                 }
-                let x = a.scale(sb).sub(b.scale(sa));
+                let x = a.scale(sb).minus(b.scale(sa));
                 let x = if sb > sa { x } else { x.scale(-1.0) };
                 let h = x.dot(e);
                 if h > 0.0 && x.z.atan2(h) > phi {
@@ -585,10 +585,11 @@ impl World {
 }
 
 type RawFeatures = Vec<(String, Option<&'static CountryCode>, Vec<Vec<Vec<i32>>>)>;
+type RawArcs = Vec<Vec<[f64; 2]>>;
 
 /// Splits every arc so that each edge lying along the antimeridian (both ends at ±180°) is an
 /// arc of its own, and rewrites the rings' arc references to match.
-fn split_seams(arcs: Vec<Vec<[f64; 2]>>, features: RawFeatures) -> Result<(Vec<Vec<[f64; 2]>>, RawFeatures), GeoError> {
+fn split_seams(arcs: RawArcs, features: RawFeatures) -> Result<(RawArcs, RawFeatures), GeoError> {
     let is_seam = |a: &[f64; 2], b: &[f64; 2]| a[0].abs() == 180.0 && b[0].abs() == 180.0 && a[1] != b[1];
     let mut out: Vec<Vec<[f64; 2]>> = Vec::with_capacity(arcs.len());
     let mut pieces: Vec<Vec<i32>> = Vec::with_capacity(arcs.len());

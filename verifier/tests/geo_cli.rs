@@ -1,0 +1,112 @@
+//! `lightcone verdict`: one JSON object on stdout, exit 0 for any verdict, 2 for bad input.
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(dir: &Path, policy: &str, scenario: &str) -> (i32, serde_json::Value, String) {
+    let p = dir.join("policy.toml");
+    let s = dir.join("scenario.json");
+    std::fs::write(&p, policy).unwrap();
+    std::fs::write(&s, scenario).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lightcone"))
+        .arg("verdict")
+        .arg("--policy")
+        .arg(&p)
+        .arg(&s)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+/// A scenario with one landmark at (lat, lon) and a bound of `km` (rtt at c, no processing).
+fn one(lat: f64, lon: f64, km: f64) -> String {
+    let rtt_ns = (km * 1000.0 * 2.0 / 299_792_458.0 * 1e9).floor() as u64;
+    format!(
+        r#"{{"landmarks": [{{"id": "a", "lat": {lat}, "lon": {lon}, "uncertainty_m": 0}}],
+            "measurements": [{{"landmark": "a", "rtt_ns": {rtt_ns}, "min_response_ns": 0}}]}}"#
+    )
+}
+
+#[test]
+fn verdicts_and_witness() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = "speed = \"c\"\npermitted = [\"*\"]\nforbidden = [\"CN\"]\nsea = \"permitted\"\nborder_margin_km = 0.0\n";
+    let (code, v, err) = run(dir.path(), policy, &one(50.1109, 8.6821, 300.0));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["verdict"], "compliant");
+    assert_eq!(v["sound_against_all_media"], true);
+
+    let (code, v, _) = run(dir.path(), policy, &one(22.5431, 114.0579, 100.0));
+    assert_eq!(code, 0);
+    assert_eq!(v["verdict"], "inconclusive");
+    let region = v["witness"]["region"].as_str().unwrap();
+    assert!(region == "CN" || region == "HK", "{v}");
+    assert!(v["witness"]["lat"].is_f64() && v["witness"]["lon"].is_f64());
+
+    let (code, v, _) = run(dir.path(), policy, &one(39.9042, 116.4074, 100.0));
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("violation")));
+
+    // Two landmarks far apart with small bounds: inconsistent.
+    let s = r#"{"landmarks": [{"id": "fra", "lat": 50.1109, "lon": 8.6821, "uncertainty_m": 100},
+                             {"id": "sin", "lat": 1.3521, "lon": 103.8198}],
+                "measurements": [{"landmark": "fra", "rtt_ns": 3000000, "min_response_ns": 20000},
+                                 {"landmark": "sin", "rtt_ns": 3000000, "min_response_ns": 20000},
+                                 {"landmark": "fra", "rtt_ns": 2000000, "min_response_ns": 20000}]}"#;
+    let (code, v, _) = run(dir.path(), policy, s);
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("inconsistent")));
+    // Several measurements from one landmark: the smallest bound wins (2 ms RTT less 20 µs → 296 795 m, plus 100 m).
+    assert_eq!(v["caps"][0]["radius_m"], 296_795.0 + 100.0);
+
+    // The scenario's speed overrides the policy's.
+    let s = one(50.1109, 8.6821, 300.0).replace("]}", "], \"speed\": \"fiber\"}");
+    let (code, v, _) = run(dir.path(), policy, &s);
+    assert_eq!((code, v["sound_against_all_media"].as_bool()), (0, Some(false)), "{v}");
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok_policy = "forbidden = [\"CN\"]\n";
+    let ok_scenario = one(50.0, 8.0, 100.0);
+    for (policy, scenario, needle) in [
+        ("forbidden = [\"Chna\"]\n", ok_scenario.as_str(), "China"),
+        ("forbidden = \"CN\"\n", ok_scenario.as_str(), "policy"),
+        ("sea = \"wet\"\n", ok_scenario.as_str(), "sea"),
+        (ok_policy, "{", "scenario"),
+        (ok_policy, r#"{"landmarks": [{"id": "a", "lat": 95, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": 1}]}"#, "lat"),
+        (ok_policy, r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "b", "rtt_ns": 1}]}"#, "unknown landmark"),
+        (ok_policy, r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": -1}]}"#, "scenario"),
+        (ok_policy, r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": 1.5}]}"#, "scenario"),
+        (ok_policy, r#"{"landmarks": [], "measurements": []}"#, "no measurements"),
+    ] {
+        let (code, v, err) = run(dir.path(), policy, scenario);
+        assert_eq!(code, 2, "{policy} {scenario}: {v} {err}");
+        assert!(err.contains(needle), "{err} lacks {needle:?}");
+        assert!(v.is_null());
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_lightcone"))
+        .args(["verdict", "--policy", "/nonexistent/policy.toml", "/nonexistent/s.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/policy.toml"));
+}
+
+#[test]
+fn user_borders_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("zone.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Zone"},
+            "geometry":{"type":"Polygon","coordinates":[[[0,40],[20,40],[20,60],[0,60],[0,40]]]}}]}"#,
+    )
+    .unwrap();
+    let policy = "borders = \"zone.geojson\"\npermitted = [\"Zone\"]\nsea = \"forbidden\"\n";
+    let (code, v, err) = run(dir.path(), policy, &one(50.1109, 8.6821, 300.0));
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("compliant")), "{err}");
+    let (code, v, _) = run(dir.path(), policy, &one(50.1109, 19.0, 300.0));
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("inconclusive")));
+    assert_eq!(v["witness"]["region"], "sea");
+}
