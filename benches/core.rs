@@ -22,13 +22,20 @@ fn bench_sign(c: &mut Criterion) {
     let mut responder = Responder::new(key(1), RamCounter::default());
     let mut lm = Landmark::new(key(2));
     let challenge = lm
-        .challenge(responder.chip_id(), &mut rand_chacha::ChaCha20Rng::from_seed([3; 32]))
+        .challenge(
+            responder.chip_id(),
+            &mut rand_chacha::ChaCha20Rng::from_seed([3; 32]),
+        )
         .unwrap();
     let mut cbuf = [0u8; lightcone::Challenge::MAX_SIZE];
     let cbytes = challenge.encode(&mut cbuf).unwrap().to_vec();
     let mut out = [0u8; lightcone::Response::MAX_SIZE];
     group.bench_function("respond", |b| {
-        b.iter(|| responder.respond(black_box(&cbytes), || 0, &mut out).unwrap())
+        b.iter(|| {
+            responder
+                .respond(black_box(&cbytes), || 0, &mut out)
+                .unwrap()
+        })
     });
     let _ = &mut lm;
     group.finish();
@@ -40,7 +47,10 @@ fn bench_verify(c: &mut Criterion) {
     let mut registry = key(11);
     let chip = key(12);
     let lm_key = key(13);
-    let validity = Validity { not_before: 0, not_after: u64::MAX };
+    let validity = Validity {
+        not_before: 0,
+        not_after: u64::MAX,
+    };
     let device = DeviceCertificate::issue(
         &mut vendor,
         chip.public_key(),
@@ -64,7 +74,10 @@ fn bench_verify(c: &mut Criterion) {
     let mut responder = Responder::new(chip, RamCounter::default());
     let mut lm = Landmark::new(lm_key);
     let challenge = lm
-        .challenge(responder.chip_id(), &mut rand_chacha::ChaCha20Rng::from_seed([4; 32]))
+        .challenge(
+            responder.chip_id(),
+            &mut rand_chacha::ChaCha20Rng::from_seed([4; 32]),
+        )
         .unwrap();
     let mut cbuf = [0u8; lightcone::Challenge::MAX_SIZE];
     let cbytes = challenge.encode(&mut cbuf).unwrap().to_vec();
@@ -79,7 +92,11 @@ fn bench_verify(c: &mut Criterion) {
     let raw_pub = raw.verifying_key();
     let raw_sig = raw.sign(&[9u8; 200]);
     group.bench_function("baseline_ed25519_verify_strict", |b| {
-        b.iter(|| raw_pub.verify_strict(black_box(&[9u8; 200]), &raw_sig).unwrap())
+        b.iter(|| {
+            raw_pub
+                .verify_strict(black_box(&[9u8; 200]), &raw_sig)
+                .unwrap()
+        })
     });
     group.bench_function("decode_and_verify_measurement", |b| {
         b.iter(|| {

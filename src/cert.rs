@@ -54,7 +54,11 @@ impl ModelName {
 
     /// The name as text.
     pub fn as_str(&self) -> &str {
-        let len = self.0.iter().position(|&b| b == 0).unwrap_or(MODEL_NAME_LEN);
+        let len = self
+            .0
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(MODEL_NAME_LEN);
         self.0
             .get(..len)
             .and_then(|b| core::str::from_utf8(b).ok())
@@ -192,8 +196,9 @@ pub struct LandmarkCertificateBody {
 
 impl SignedBody for LandmarkCertificateBody {
     const DOMAIN: &'static [u8] = domain::LANDMARK_CERTIFICATE;
+    // Latitude ≤ 90e6 µ° zigzags below 2^28 (4 varint bytes); longitude needs 5.
     const MAX_BODY_SIZE: usize =
-        1 + 16 + 32 + 16 + 2 * VARINT_U32_MAX + VARINT_U32_MAX + 2 * VARINT_U64_MAX;
+        1 + 16 + 32 + 16 + 4 + VARINT_U32_MAX + VARINT_U32_MAX + 2 * VARINT_U64_MAX;
 }
 
 /// A landmark certificate: the registry's signature over a [`LandmarkCertificateBody`].
@@ -223,7 +228,11 @@ impl LandmarkCertificate {
 
     /// Verifies the registry signature under `registry_key`, the id-to-key binding, the fields,
     /// and that the certificate is valid at `at_unix_s`.
-    pub fn verify(&self, registry_key: &PublicKey, at_unix_s: u64) -> Result<Verified<Self>, Error> {
+    pub fn verify(
+        &self,
+        registry_key: &PublicKey,
+        at_unix_s: u64,
+    ) -> Result<Verified<Self>, Error> {
         let b = &self.body;
         if b.issuer != IssuerId::of(registry_key) {
             return Err(Error::BadSignature);

@@ -137,7 +137,12 @@ impl DistanceBound {
     ///
     /// `processing_ns` is what the verifier credits to the chip (see
     /// [`ResponseTiming::credited_ns`]); `uncertainty_m` is the landmark's position uncertainty.
-    pub const fn from_rtt(rtt_ns: u64, processing_ns: u64, uncertainty_m: u64, speed: Speed) -> Self {
+    pub const fn from_rtt(
+        rtt_ns: u64,
+        processing_ns: u64,
+        uncertainty_m: u64,
+        speed: Speed,
+    ) -> Self {
         let travel_ns = rtt_ns.saturating_sub(processing_ns);
         let round_trip_m = (speed.0 as u128 * travel_ns as u128).div_ceil(2_000_000_000);
         let one_way_m = if round_trip_m > u64::MAX as u128 {
@@ -166,7 +171,10 @@ mod tests {
     #[test]
     fn one_millisecond_at_c_is_149_897_m() {
         // 299 792 458 m/s × 0.5 ms = 149 896.229 m, rounded up.
-        assert_eq!(DistanceBound::from_rtt(1_000_000, 0, 0, Speed::LIGHT).metres(), 149_897);
+        assert_eq!(
+            DistanceBound::from_rtt(1_000_000, 0, 0, Speed::LIGHT).metres(),
+            149_897
+        );
     }
 
     #[test]
@@ -177,7 +185,10 @@ mod tests {
             119_967
         );
         // Processing longer than the RTT clamps at zero travel, never negative.
-        assert_eq!(DistanceBound::from_rtt(10, 1_000, 7, Speed::LIGHT).metres(), 7);
+        assert_eq!(
+            DistanceBound::from_rtt(10, 1_000, 7, Speed::LIGHT).metres(),
+            7
+        );
     }
 
     #[test]
@@ -199,9 +210,18 @@ mod tests {
             max_processing_ns: 50_000,
             clock_tolerance_ppm: 100_000, // 10 %
         };
-        assert_eq!(t.credited_ns(999_999, ProcessingCredit::EndorsedMinimum), 1_000);
-        assert_eq!(t.credited_ns(999_999, ProcessingCredit::TrustSelfReported), 45_000);
-        assert_eq!(t.credited_ns(20_000, ProcessingCredit::TrustSelfReported), 18_000);
+        assert_eq!(
+            t.credited_ns(999_999, ProcessingCredit::EndorsedMinimum),
+            1_000
+        );
+        assert_eq!(
+            t.credited_ns(999_999, ProcessingCredit::TrustSelfReported),
+            45_000
+        );
+        assert_eq!(
+            t.credited_ns(20_000, ProcessingCredit::TrustSelfReported),
+            18_000
+        );
         assert_eq!(t.credited_ns(0, ProcessingCredit::TrustSelfReported), 1_000);
     }
 
@@ -209,6 +229,9 @@ mod tests {
     fn speed_validation() {
         assert!(Speed::from_m_per_s(0).is_err());
         assert!(Speed::from_m_per_s(SPEED_OF_LIGHT_M_PER_S + 1).is_err());
-        assert_eq!(Speed::from_m_per_s(SPEED_OF_LIGHT_M_PER_S).ok(), Some(Speed::LIGHT));
+        assert_eq!(
+            Speed::from_m_per_s(SPEED_OF_LIGHT_M_PER_S).ok(),
+            Some(Speed::LIGHT)
+        );
     }
 }

@@ -30,9 +30,14 @@ impl<S: Signer> Landmark<S> {
     }
 
     /// A fresh challenge for `chip`, with a nonce from `rng` (use the OS CSPRNG).
-    pub fn challenge<R: RngCore + CryptoRng>(&self, chip: ChipId, rng: &mut R) -> Result<Challenge, Error> {
+    pub fn challenge<R: RngCore + CryptoRng>(
+        &self,
+        chip: ChipId,
+        rng: &mut R,
+    ) -> Result<Challenge, Error> {
         let mut nonce = [0u8; 32];
-        rng.try_fill_bytes(&mut nonce).map_err(|_| Error::RandomnessFailed)?;
+        rng.try_fill_bytes(&mut nonce)
+            .map_err(|_| Error::RandomnessFailed)?;
         Ok(Challenge {
             version: PROTOCOL_VERSION,
             landmark_id: self.id,

@@ -38,7 +38,9 @@ macro_rules! bounded_angle {
             pub fn from_degrees(degrees: f64) -> Result<Self, Error> {
                 let micro = degrees * f64::from(MICRODEGREES_PER_DEGREE);
                 // The range check also rejects NaN (every comparison with NaN is false).
-                if !(micro >= -f64::from(Self::LIMIT) - 0.5 && micro <= f64::from(Self::LIMIT) + 0.5) {
+                if !(micro >= -f64::from(Self::LIMIT) - 0.5
+                    && micro <= f64::from(Self::LIMIT) + 0.5)
+                {
                     return Err(Error::InvalidCoordinate);
                 }
                 #[allow(clippy::cast_possible_truncation)] // in range, checked above
@@ -115,17 +117,37 @@ mod tests {
     #[test]
     fn ranges() {
         assert!(Latitude::from_microdegrees(90_000_000).is_ok());
-        assert_eq!(Latitude::from_microdegrees(90_000_001), Err(Error::InvalidCoordinate));
-        assert_eq!(Longitude::from_microdegrees(-180_000_001), Err(Error::InvalidCoordinate));
-        assert_eq!(Latitude::from_degrees(f64::NAN), Err(Error::InvalidCoordinate));
-        assert_eq!(Longitude::from_degrees(f64::INFINITY), Err(Error::InvalidCoordinate));
-        assert_eq!(Latitude::from_degrees(50.1109).unwrap().microdegrees(), 50_110_900);
-        assert_eq!(Longitude::from_degrees(-0.0000015).unwrap().microdegrees(), -2);
+        assert_eq!(
+            Latitude::from_microdegrees(90_000_001),
+            Err(Error::InvalidCoordinate)
+        );
+        assert_eq!(
+            Longitude::from_microdegrees(-180_000_001),
+            Err(Error::InvalidCoordinate)
+        );
+        assert_eq!(
+            Latitude::from_degrees(f64::NAN),
+            Err(Error::InvalidCoordinate)
+        );
+        assert_eq!(
+            Longitude::from_degrees(f64::INFINITY),
+            Err(Error::InvalidCoordinate)
+        );
+        assert_eq!(
+            Latitude::from_degrees(50.1109).unwrap().microdegrees(),
+            50_110_900
+        );
+        assert_eq!(
+            Longitude::from_degrees(-0.0000015).unwrap().microdegrees(),
+            -2
+        );
     }
 
     #[test]
     fn decoding_rejects_out_of_range() {
-        let bytes = postcard::to_slice(&91_000_000i32, &mut [0u8; 8]).unwrap().to_vec();
+        let bytes = postcard::to_slice(&91_000_000i32, &mut [0u8; 8])
+            .unwrap()
+            .to_vec();
         assert!(postcard::from_bytes::<Latitude>(&bytes).is_err());
         assert!(postcard::from_bytes::<Longitude>(&bytes).is_ok());
     }

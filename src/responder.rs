@@ -49,7 +49,11 @@ impl<S: Signer, C: MonotonicCounter> Responder<S, C> {
     /// A responder for the chip whose key `signer` holds.
     pub fn new(signer: S, counter: C) -> Self {
         let chip_id = ChipId::of(&signer.public_key());
-        Responder { signer, counter, chip_id }
+        Responder {
+            signer,
+            counter,
+            chip_id,
+        }
     }
 
     /// This chip's id.

@@ -5,7 +5,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::signing::{sign_body, verify_body, with_signed_message, Signature, Signer, PROTOCOL_VERSION};
+use crate::signing::{
+    sign_body, verify_body, with_signed_message, Signature, Signer, PROTOCOL_VERSION,
+};
 use crate::wire::{decode_canonical, Wire};
 
 /// A structure that is signed: it names its domain prefix and its maximum encoded size.
@@ -41,7 +43,10 @@ impl<B: SignedBody> Signed<B> {
 
     /// Hands the exact signed message (`domain ‖ postcard(body)`) to `f`: for batch verifiers
     /// that check many signatures at once.
-    pub fn with_signed_message<R>(&self, f: impl FnOnce(&[u8]) -> Result<R, Error>) -> Result<R, Error> {
+    pub fn with_signed_message<R>(
+        &self,
+        f: impl FnOnce(&[u8]) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         with_signed_message(B::DOMAIN, &self.body, f)
     }
 }

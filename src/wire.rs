@@ -39,7 +39,9 @@ pub trait Wire: Serialize + for<'de> Deserialize<'de> {
 }
 
 /// Decodes exactly one canonical `T` from `bytes`: no trailing bytes, no aliases.
-pub(crate) fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Error> {
+pub(crate) fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+) -> Result<T, Error> {
     let (value, rest) = postcard::take_from_bytes::<T>(bytes).map_err(|_| Error::Malformed)?;
     if !rest.is_empty() {
         return Err(Error::TrailingBytes);
@@ -52,8 +54,15 @@ pub(crate) fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(bytes: 
 
 /// Whether `value` encodes to exactly `expected`, checked without a buffer.
 pub(crate) fn encodes_to<T: Serialize + ?Sized>(value: &T, expected: &[u8]) -> bool {
-    postcard::serialize_with_flavor(value, Compare { expected, pos: 0, same: true })
-        .unwrap_or(false)
+    postcard::serialize_with_flavor(
+        value,
+        Compare {
+            expected,
+            pos: 0,
+            same: true,
+        },
+    )
+    .unwrap_or(false)
 }
 
 /// A postcard output that compares the bytes it is given with an expected encoding.
@@ -149,14 +158,23 @@ mod tests {
 
     #[test]
     fn roundtrip_and_canonical() {
-        let s = Sample { a: 300, b: Bytes([1, 2, 3]) };
+        let s = Sample {
+            a: 300,
+            b: Bytes([1, 2, 3]),
+        };
         let mut buf = [0u8; Sample::MAX_SIZE];
         let bytes = s.encode(&mut buf).unwrap();
         assert_eq!(bytes, &[0xac, 0x02, 1, 2, 3]);
         assert_eq!(Sample::decode(bytes).unwrap(), s);
         // 0 as an overlong varint (0x80 0x00) decodes in postcard but is not canonical.
-        assert_eq!(Sample::decode(&[0x80, 0x00, 1, 2, 3]), Err(Error::NonCanonical));
-        assert_eq!(Sample::decode(&[0x00, 1, 2, 3, 9]), Err(Error::TrailingBytes));
+        assert_eq!(
+            Sample::decode(&[0x80, 0x00, 1, 2, 3]),
+            Err(Error::NonCanonical)
+        );
+        assert_eq!(
+            Sample::decode(&[0x00, 1, 2, 3, 9]),
+            Err(Error::TrailingBytes)
+        );
         assert_eq!(Sample::decode(&[0x00, 1, 2]), Err(Error::Malformed));
         assert_eq!(s.encode(&mut [0u8; 4]), Err(Error::BufferTooSmall));
     }
