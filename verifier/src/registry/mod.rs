@@ -15,6 +15,10 @@ pub mod provision;
 pub mod pubfile;
 pub mod trust;
 
+/// The software signing key of vendors, the registry, chips and landmarks (Ed25519; zeroized
+/// on drop). Re-exported so users of this crate need not name `ed25519-dalek` themselves.
+pub use ed25519_dalek::SigningKey;
+
 pub use certfile::{load_device_certificate, load_landmark_certificate};
 pub use error::RegistryError;
 pub use keyfile::{generate_key, read_secret_key, write_secret_key};
