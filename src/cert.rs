@@ -6,11 +6,12 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::distance::ResponseTiming;
+use crate::ed25519::PreparedKey;
 use crate::error::Error;
 use crate::ids::{ChipId, IssuerId, LandmarkId, PublicKey};
 use crate::position::Position;
 use crate::signed::{Signed, SignedBody};
-use crate::signing::{domain, verifying_key, Signer, PROTOCOL_VERSION};
+use crate::signing::{domain, Signer, PROTOCOL_VERSION};
 use crate::verified::Verified;
 use crate::wire::{Bytes, VARINT_U32_MAX, VARINT_U64_MAX};
 
@@ -159,11 +160,11 @@ impl DeviceCertificate {
         if b.issuer != IssuerId::of(vendor_root) {
             return Err(Error::BadSignature);
         }
-        self.check_signature(&verifying_key(vendor_root)?)?;
+        self.check_signature(&PreparedKey::new(vendor_root)?)?;
         if b.chip_id != ChipId::of(&b.device_key) {
             return Err(Error::IdMismatch);
         }
-        verifying_key(&b.device_key)?;
+        PreparedKey::new(&b.device_key)?;
         check_fields(&b.validity)?;
         if b.timing.max_processing_ns < b.timing.min_response_ns {
             return Err(Error::InvalidCertificate);
@@ -237,11 +238,11 @@ impl LandmarkCertificate {
         if b.issuer != IssuerId::of(registry_key) {
             return Err(Error::BadSignature);
         }
-        self.check_signature(&verifying_key(registry_key)?)?;
+        self.check_signature(&PreparedKey::new(registry_key)?)?;
         if b.landmark_id != LandmarkId::of(&b.landmark_key) {
             return Err(Error::IdMismatch);
         }
-        verifying_key(&b.landmark_key)?;
+        PreparedKey::new(&b.landmark_key)?;
         check_fields(&b.validity)?;
         if !b.validity.contains(at_unix_s) {
             return Err(Error::CertificateNotValid);

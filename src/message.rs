@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::cert::{DeviceCertificate, LandmarkCertificate};
 use crate::distance::{DistanceBound, ProcessingCredit, Speed};
+use crate::ed25519::PreparedKey;
 use crate::error::Error;
 use crate::ids::{ChipId, LandmarkId};
 use crate::signed::{Signed, SignedBody};
-use crate::signing::{domain, verifying_key, PROTOCOL_VERSION};
+use crate::signing::{domain, PROTOCOL_VERSION};
 use crate::verified::Verified;
 use crate::wire::{decode_canonical, Bytes, Wire, VARINT_U64_MAX};
 
@@ -69,7 +70,7 @@ impl Response {
         if self.body.challenge.chip_id != device.body.chip_id {
             return Err(Error::WrongChip);
         }
-        self.check_signature(&verifying_key(&device.body.device_key)?)?;
+        self.check_signature(&PreparedKey::new(&device.body.device_key)?)?;
         Ok(Verified::new(*self))
     }
 }
@@ -117,7 +118,7 @@ impl Measurement {
         if self.landmark_id() != landmark.body.landmark_id {
             return Err(Error::WrongLandmark);
         }
-        self.check_signature(&verifying_key(&landmark.body.landmark_key)?)?;
+        self.check_signature(&PreparedKey::new(&landmark.body.landmark_key)?)?;
         self.body.response.verify(device)?;
         Ok(Verified::new(*self))
     }

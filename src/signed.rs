@@ -1,9 +1,9 @@
 //! `Signed<B>`: a body and one Ed25519 signature over `domain ‖ postcard(body)`.
 
-use ed25519_dalek::VerifyingKey;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::ed25519::PreparedKey;
 use crate::error::Error;
 use crate::signing::{
     sign_body, verify_body, with_signed_message, Signature, Signer, PROTOCOL_VERSION,
@@ -36,8 +36,9 @@ impl<B: SignedBody> Signed<B> {
         Ok(Signed { body, signature })
     }
 
-    /// Checks the signature under `key` (strict Ed25519).
-    pub(crate) fn check_signature(&self, key: &VerifyingKey) -> Result<(), Error> {
+    /// Checks the signature alone under `key` (lightcone's Ed25519 rule, [`crate::ed25519`]).
+    /// Prefer the type's own `verify`, which also checks what the signature binds.
+    pub fn check_signature(&self, key: &PreparedKey) -> Result<(), Error> {
         verify_body(key, B::DOMAIN, &self.body, &self.signature)
     }
 

@@ -4,9 +4,10 @@
 //! structure and the protocol version: a signature for one kind of record can never be replayed
 //! as another.
 
-use ed25519_dalek::{Signature as DalekSignature, VerifyingKey};
+use ed25519_dalek::Signature as DalekSignature;
 use serde::{Deserialize, Serialize};
 
+use crate::ed25519::{self, PreparedKey};
 use crate::error::Error;
 use crate::ids::PublicKey;
 use crate::wire::Bytes;
@@ -91,30 +92,22 @@ pub(crate) fn sign_body<T: Serialize, S: Signer + ?Sized>(
     with_signed_message(domain, body, |message| signer.try_sign(message))
 }
 
-/// Parses a public key for verification, refusing invalid encodings and weak (small-order) keys.
-pub fn verifying_key(key: &PublicKey) -> Result<VerifyingKey, Error> {
-    let key = VerifyingKey::from_bytes(&key.to_bytes()).map_err(|_| Error::InvalidPublicKey)?;
-    if key.is_weak() {
-        return Err(Error::InvalidPublicKey);
-    }
-    // The point must be canonically encoded too (y < p): one key, one encoding, one id.
-    if key.to_edwards().compress().to_bytes() != key.to_bytes() {
-        return Err(Error::InvalidPublicKey);
-    }
-    Ok(key)
-}
-
-/// Checks `signature` over `domain ‖ postcard(body)` under `key` with strict Ed25519 rules
-/// (`verify_strict`: rejects small-order R and non-canonical S).
+/// Checks `signature` over `domain ‖ postcard(body)` under `key` by lightcone's Ed25519 rule
+/// (see [`crate::ed25519`]: strict encodings, cofactored equation, same as batch verification).
 pub(crate) fn verify_body<T: Serialize>(
-    key: &VerifyingKey,
+    key: &PreparedKey,
     domain: &[u8],
     body: &T,
     signature: &Signature,
 ) -> Result<(), Error> {
-    let signature = DalekSignature::from_bytes(&signature.to_bytes());
     with_signed_message(domain, body, |message| {
-        key.verify_strict(message, &signature)
-            .map_err(|_| Error::BadSignature)
+        ed25519::verify(key, message, signature)
     })
+}
+
+/// Parses a public key as an `ed25519_dalek` key after lightcone's key checks (canonical, not of
+/// small order, torsion-free; see [`crate::ed25519::PreparedKey`]).
+pub fn verifying_key(key: &PublicKey) -> Result<ed25519_dalek::VerifyingKey, Error> {
+    PreparedKey::new(key)?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key.to_bytes()).map_err(|_| Error::InvalidPublicKey)
 }
