@@ -102,10 +102,18 @@ pub fn parse_public_key(text: &str, path: &Path) -> Result<PublicKey, RegistryEr
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(text, &mut bytes)
         .map_err(|_| RegistryError::malformed(path, "public key is not 64 hex digits"))?;
-    let key = PublicKey::from(bytes);
-    lightcone::signing::verifying_key(&key)
-        .map_err(|e| RegistryError::core(path.display().to_string(), e))?;
-    Ok(key)
+    // The same rule the core applies to certified keys: a valid point, not of small order,
+    // canonically encoded (one key, one encoding, one id).
+    let strong = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .ok()
+        .filter(|k| !k.is_weak() && k.to_edwards().compress().to_bytes() == bytes);
+    if strong.is_none() {
+        return Err(RegistryError::core(
+            path.display().to_string(),
+            lightcone::Error::InvalidPublicKey,
+        ));
+    }
+    Ok(PublicKey::from(bytes))
 }
 
 /// Reads a TOML file into `T`, naming the file in errors.
