@@ -96,7 +96,7 @@ fn provision_load_and_trust() {
     write_trust(
         &trust_path,
         &registry,
-        &[vendor.clone()],
+        std::slice::from_ref(&vendor),
         Some("lightcone.test/log+0123abcd+AQ".into()),
     )
     .unwrap();
