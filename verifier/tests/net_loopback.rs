@@ -291,3 +291,100 @@ fn loopback_timing_floor() {
     );
     assert!(min > 0);
 }
+
+/// The shape the demo needs, scaled down: many chip agents, one relay with a route per
+/// landmark→chip path (each with its own delay), landmarks probing concurrently from their own
+/// threads, all appending to one shared log.
+#[test]
+fn many_agents_relay_routes_and_concurrent_landmarks_in_one_process() {
+    use lightcone_verifier::log::{Log, LogReader};
+    use lightcone_verifier::net::Logbook;
+    use std::sync::Mutex;
+
+    const CHIPS: usize = 6;
+    const LANDMARKS: usize = 3;
+    let mut f = Fixture::new();
+    let chips: Vec<_> = (0..CHIPS).map(|_| f.chip()).collect();
+    let landmarks: Vec<_> = (0..LANDMARKS)
+        .map(|i| f.landmark(10.0 * i as f64, 20.0))
+        .collect();
+    let agents: Vec<_> = chips
+        .iter()
+        .map(|(key, device)| {
+            ChipAgent::bind(LOCAL, key.clone(), Some(**device))
+                .unwrap()
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Route (l, c) adds (l + c) × 0.2 ms each way.
+    let delay = |l: usize, c: usize| Duration::from_micros(200 * (l + c) as u64);
+    let routes: Vec<RouteSpec> = (0..LANDMARKS)
+        .flat_map(|l| (0..CHIPS).map(move |c| (l, c)))
+        .map(|(l, c)| RouteSpec {
+            listen: LOCAL.parse().unwrap(),
+            forward: agents[c].addr(),
+            config: RelayConfig {
+                delay: delay(l, c),
+                jitter: Duration::from_micros(100),
+            },
+        })
+        .collect();
+    let relay = Relay::start(&routes).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::init(
+        tmp.path().join("log"),
+        "lightcone.test/demo",
+        net_support::key(),
+    )
+    .unwrap();
+    let vkey = log.verifier_key().clone();
+    let book = Arc::new(Mutex::new(Logbook::from_log(log).unwrap()));
+
+    let threads: Vec<_> = landmarks
+        .iter()
+        .enumerate()
+        .map(|(l, (key, cert))| {
+            let (key, cert) = (key.clone(), *cert);
+            let devices: Vec<_> = chips.iter().map(|(_, d)| *d).collect();
+            let addrs: Vec<SocketAddr> = relay.listen_addrs()[l * CHIPS..(l + 1) * CHIPS].to_vec();
+            let book = Arc::clone(&book);
+            std::thread::spawn(move || {
+                let mut prober = Prober::bind(LOCAL, key).unwrap();
+                for (c, (addr, device)) in addrs.iter().zip(&devices).enumerate() {
+                    let report = prober.probe(*addr, device, &config(2));
+                    assert_eq!(report.measurements.len(), 2, "{report:?}");
+                    for m in &report.measurements {
+                        let v = m.verify(&cert, device).unwrap();
+                        let b = v.distance_bound(
+                            device,
+                            &cert,
+                            Speed::LIGHT,
+                            ProcessingCredit::EndorsedMinimum,
+                        );
+                        assert!(
+                            b.metres() >= Speed::LIGHT.metres_in(delay(l, c).as_nanos() as u64)
+                        );
+                    }
+                    book.lock()
+                        .unwrap()
+                        .append(&cert, device, &report.measurements)
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // Every landmark and chip certificate once, then two measurements per path.
+    let reader = LogReader::open(tmp.path().join("log")).unwrap();
+    assert_eq!(
+        reader.verify(&vkey).unwrap().size(),
+        (LANDMARKS + CHIPS + 2 * LANDMARKS * CHIPS) as u64
+    );
+    for a in agents {
+        assert_eq!(a.counters().answered(), 2 * LANDMARKS as u64);
+        a.shutdown();
+    }
+}
