@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use lightcone::{ChipId, DeviceCertificate, MonotonicCounter, RamCounter, Responder, Signer};
 
 use super::datagram::{
-    split_tag, Datagram, MAX_DATAGRAM, TAG_CERT_REPLY, TAG_CERT_REQUEST, TAG_CHALLENGE,
+    is_cert_request_padding, split_tag, Datagram, MAX_DATAGRAM, TAG_CERT_REPLY, TAG_CERT_REQUEST,
+    TAG_CHALLENGE,
 };
 use super::discard::{AtomicDiscardCounts, DiscardCounts, DiscardReason};
 use super::error::NetError;
@@ -158,7 +159,7 @@ impl<S: Signer, C: MonotonicCounter> ChipAgent<S, C> {
                     Err(_) => Err(DiscardReason::SignerFailed),
                 }
             }
-            TAG_CERT_REQUEST if body.is_empty() => {
+            TAG_CERT_REQUEST if is_cert_request_padding(body) => {
                 let cert = self.certificate.ok_or(DiscardReason::UnexpectedType)?;
                 let n = Datagram::CertificateReply(cert)
                     .encode(out)

@@ -4,11 +4,14 @@
 //! |---|---|---|
 //! | `0x01` | challenge (landmark → chip) | `Challenge` |
 //! | `0x02` | response (chip → landmark) | `Response` |
-//! | `0x03` | certificate request (landmark → chip) | empty |
+//! | `0x03` | certificate request (landmark → chip) | zero padding to [`CERT_REQUEST_LEN`] bytes |
 //! | `0x04` | certificate reply (chip → landmark) | `DeviceCertificate` |
 //!
 //! Every decode is fallible with a typed reason and never panics; datagrams over
 //! [`MAX_DATAGRAM`] bytes are refused before parsing.
+//!
+//! The certificate request is padded to at least the size of the largest reply, so an agent
+//! can never be used to amplify traffic toward a spoofed source address.
 
 use lightcone::{Challenge, DeviceCertificate, Response, Wire};
 
@@ -26,6 +29,15 @@ pub const TAG_RESPONSE: u8 = 0x02;
 pub const TAG_CERT_REQUEST: u8 = 0x03;
 /// Tag of a certificate reply datagram.
 pub const TAG_CERT_REPLY: u8 = 0x04;
+
+/// Exact length of a certificate request: the tag and zero padding, as long as the largest
+/// certificate reply (no amplification).
+pub const CERT_REQUEST_LEN: usize = 1 + DeviceCertificate::MAX_SIZE;
+
+/// Whether `body` (after the tag) is a well-formed certificate request's padding.
+pub fn is_cert_request_padding(body: &[u8]) -> bool {
+    body.len() == CERT_REQUEST_LEN - 1 && body.iter().all(|&b| b == 0)
+}
 
 /// One decoded datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,8 +103,8 @@ impl Datagram {
             TAG_RESPONSE => Response::decode(body)
                 .map(Datagram::Response)
                 .map_err(DatagramError::Body),
-            TAG_CERT_REQUEST if body.is_empty() => Ok(Datagram::CertificateRequest),
-            TAG_CERT_REQUEST => Err(DatagramError::Body(lightcone::Error::TrailingBytes)),
+            TAG_CERT_REQUEST if is_cert_request_padding(body) => Ok(Datagram::CertificateRequest),
+            TAG_CERT_REQUEST => Err(DatagramError::Body(lightcone::Error::Malformed)),
             TAG_CERT_REPLY => DeviceCertificate::decode(body)
                 .map(Datagram::CertificateReply)
                 .map_err(DatagramError::Body),
@@ -119,7 +131,13 @@ impl Datagram {
         let len = match self {
             Datagram::Challenge(c) => c.encode(body)?.len(),
             Datagram::Response(r) => r.encode(body)?.len(),
-            Datagram::CertificateRequest => 0,
+            Datagram::CertificateRequest => {
+                let padding = body
+                    .get_mut(..CERT_REQUEST_LEN - 1)
+                    .ok_or(lightcone::Error::BufferTooSmall)?;
+                padding.fill(0);
+                padding.len()
+            }
             Datagram::CertificateReply(c) => c.encode(body)?.len(),
         };
         Ok(len.saturating_add(1))
@@ -142,6 +160,8 @@ mod tests {
 
     #[test]
     fn every_message_fits() {
+        // A certificate reply is never larger than the request that asked for it.
+        assert!(1 + DeviceCertificate::MAX_SIZE <= CERT_REQUEST_LEN);
         assert!(1 + Challenge::MAX_SIZE <= MAX_DATAGRAM);
         assert!(1 + Response::MAX_SIZE <= MAX_DATAGRAM);
         assert!(1 + DeviceCertificate::MAX_SIZE <= MAX_DATAGRAM);
@@ -162,14 +182,15 @@ mod tests {
             Datagram::decode(&[TAG_CHALLENGE, 1, 2]),
             Err(DatagramError::Body(_))
         ));
-        assert_eq!(
-            Datagram::decode(&[TAG_CERT_REQUEST]),
-            Ok(Datagram::CertificateRequest)
-        );
-        assert!(Datagram::decode(&[TAG_CERT_REQUEST, 0]).is_err());
-        assert_eq!(
-            Datagram::CertificateRequest.to_vec(),
-            vec![TAG_CERT_REQUEST]
-        );
+        let request = Datagram::CertificateRequest.to_vec();
+        assert_eq!(request.len(), CERT_REQUEST_LEN);
+        assert_eq!(CERT_REQUEST_LEN, 191, "docs/operators.md states this size");
+        assert_eq!(request[0], TAG_CERT_REQUEST);
+        assert_eq!(Datagram::decode(&request), Ok(Datagram::CertificateRequest));
+        assert!(Datagram::decode(&[TAG_CERT_REQUEST]).is_err());
+        assert!(Datagram::decode(&request[..CERT_REQUEST_LEN - 1]).is_err());
+        let mut nonzero = request.clone();
+        nonzero[9] = 1;
+        assert!(Datagram::decode(&nonzero).is_err());
     }
 }
