@@ -392,3 +392,26 @@ fn inconsistent_recovery_record_is_refused() {
         Err(LogError::BadRecoveryRecord { .. })
     ));
 }
+
+#[test]
+fn crash_before_the_record_was_durable_leaves_no_temporaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let mut log = new_log(&dir);
+    fill(&mut log, 10, 10);
+    drop(log);
+    // A crash in phase 1-2: the record and the tiles exist only under temporary names.
+    std::fs::write(
+        dir.join(format!(".{PENDING_FILE}.tmp")),
+        "lightcone-pending v1\n10\n20\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("tile/0/000.p")).unwrap();
+    std::fs::write(dir.join("tile/0/000.p/.20.tmp"), b"half a tile").unwrap();
+    std::fs::write(dir.join("tile/entries/000.p/.20.tmp"), b"half a bundle").unwrap();
+    let log = Log::open(&dir, key()).unwrap();
+    assert_eq!(log.recovery().interrupted, None);
+    assert_eq!(log.recovery().removed.len(), 3);
+    assert!(!dir.join("tile/0/000.p/.20.tmp").exists());
+    assert!(!dir.join(format!(".{PENDING_FILE}.tmp")).exists());
+}

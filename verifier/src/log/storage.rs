@@ -4,10 +4,12 @@
 //! [`Log`] is the single writer (an exclusive `flock` on the directory keeps it single).
 //! An append is durable before it returns: every new file is written to a temporary name,
 //! fsynced, linked into place (a hard link never replaces an existing file), and its directory
-//! fsynced; only then is the new checkpoint signed and published by an fsynced rename.
-//! Before touching tiles the writer records the batch's size range in `.lightcone-pending`;
-//! after a crash, [`Log::open`] removes exactly the files of that unpublished batch, so the log
-//! reopens at its last published checkpoint, and never a file a checkpoint has covered.
+//! fsynced; only then is the new checkpoint signed and published by an fsynced rename. The
+//! fsyncs of each phase run in parallel, so a batch costs a handful of fsync rounds whatever
+//! its size. Before linking any tile the writer makes the batch's size range durable in
+//! `.lightcone-pending`; after a crash, [`Log::open`] removes exactly the files of that
+//! unpublished batch, so the log reopens at its last published checkpoint, and never removes
+//! a file a published checkpoint covers.
 //!
 //! [`LogReader`] reads without locking: it pins one checkpoint and reads only immutable files
 //! (falling back to the full tile when a superseded partial tile has been removed).
@@ -51,8 +53,8 @@ fn tmp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// Writes `bytes` to `path` (created or truncated) and fsyncs it.
-fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+/// Writes `bytes` to `path` (created or truncated), without syncing.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<File> {
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -61,7 +63,12 @@ fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .open(path)
         .map_err(io(path))?;
     f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))
+    Ok(f)
+}
+
+/// Writes `bytes` to `path` (created or truncated) and fsyncs it.
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    write_file(path, bytes, mode)?.sync_all().map_err(io(path))
 }
 
 /// Fsyncs a directory, making the names created, renamed or removed in it durable.
@@ -324,11 +331,8 @@ impl Log {
         // From here on a failure may leave unpublished files that only recovery removes.
         self.poisoned = true;
         let pending = self.dir.join(PENDING_FILE);
-        replace_durably(
-            &pending,
-            format!("lightcone-pending v1\n{old}\n{new}\n").as_bytes(),
-        )?;
-        write_immutable(&self.dir, &files)?;
+        let record = format!("lightcone-pending v1\n{old}\n{new}\n");
+        write_tiles_durably(&self.dir, &files, record.as_bytes())?;
         // Sign only now, with every tile durable, and publish at once.
         let note = cp.sign(&self.signer)?;
         let tmp = self.dir.join(CHECKPOINT_TMP);
@@ -351,8 +355,19 @@ impl Log {
     }
 }
 
-/// Links each new tile into place durably; an existing file must hold the same bytes.
-fn write_immutable(dir: &Path, files: &[TileFile]) -> Result<()> {
+/// Writes the batch's new tiles durably and in an order a crash cannot break, with the
+/// fsyncs of each phase issued in parallel (one fsync round per phase, not per file):
+///
+/// 1. every new tile to a temporary name, and the recovery record (`old..new`) likewise;
+/// 2. fsync all of them at once;
+/// 3. rename the record into place and fsync the log directory: from now on a crash is undone
+///    by [`Log::open`];
+/// 4. hard-link each tile to its final name (a link never replaces an existing file, so an
+///    immutable file is never overwritten) and drop the temporary name;
+/// 5. fsync every directory whose entries changed, at once.
+///
+/// An existing file with the same bytes is left alone; one with different bytes is an error.
+fn write_tiles_durably(dir: &Path, files: &[TileFile], record: &[u8]) -> Result<()> {
     let mut changed = BTreeSet::new();
     let mut staged = Vec::with_capacity(files.len());
     for (tile, bytes) in files {
@@ -365,11 +380,18 @@ fn write_immutable(dir: &Path, files: &[TileFile]) -> Result<()> {
         }
         create_dirs(parent(&path), &mut changed)?;
         let tmp = tmp_path(&path);
-        write_synced(&tmp, bytes, 0o644)?;
+        write_file(&tmp, bytes, 0o644)?;
         staged.push((tmp, path));
     }
+    let pending = dir.join(PENDING_FILE);
+    let pending_tmp = tmp_path(&pending);
+    write_file(&pending_tmp, record, 0o644)?;
+    let mut to_sync: Vec<PathBuf> = staged.iter().map(|(tmp, _)| tmp.clone()).collect();
+    to_sync.push(pending_tmp.clone());
+    sync_parallel(&to_sync)?;
+    fs::rename(&pending_tmp, &pending).map_err(io(&pending))?;
+    sync_dir(dir)?;
     for (tmp, path) in staged {
-        // A hard link never replaces an existing name: immutability enforced by the kernel.
         match fs::hard_link(&tmp, &path) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
@@ -380,70 +402,118 @@ fn write_immutable(dir: &Path, files: &[TileFile]) -> Result<()> {
         fs::remove_file(&tmp).map_err(io(&tmp))?;
         changed.insert(parent(&path).to_path_buf());
     }
-    for d in &changed {
-        sync_dir(d)?;
-    }
-    Ok(())
+    let dirs: Vec<PathBuf> = changed.into_iter().collect();
+    sync_parallel(&dirs)
 }
 
-/// Undoes an append that crashed before publishing its checkpoint.
-fn recover(dir: &Path, size: u64) -> Result<Recovery> {
-    let mut recovery = Recovery::default();
-    let pending = dir.join(PENDING_FILE);
-    let mut changed = BTreeSet::new();
-    for stale in [dir.join(CHECKPOINT_TMP), tmp_path(&pending)] {
-        if remove_if_exists(&stale)? {
-            changed.insert(dir.to_path_buf());
-        }
+/// Fsyncs files or directories concurrently (the device sees one round, not one per file).
+fn sync_parallel(paths: &[PathBuf]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
     }
-    let record = match fs::read(&pending) {
-        Ok(r) => r,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            for d in &changed {
-                sync_dir(d)?;
-            }
-            return Ok(recovery);
+    let workers = paths.len().min(8);
+    let chunk = paths.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|group| {
+                s.spawn(move || -> Result<()> {
+                    for p in group {
+                        File::open(p).and_then(|f| f.sync_all()).map_err(io(p))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| LogError::Internal("fsync worker panicked"))??;
         }
-        Err(e) => return Err(LogError::io(&pending, e)),
-    };
-    let bad = |reason: &str| LogError::BadRecoveryRecord {
-        path: pending.clone(),
-        reason: reason.to_owned(),
-    };
-    let text = std::str::from_utf8(&record).map_err(|_| bad("not UTF-8"))?;
+        Ok(())
+    })
+}
+
+/// Parses a recovery record: `lightcone-pending v1`, then the old and new tree sizes.
+fn parse_record(record: &[u8]) -> Result<(u64, u64), &'static str> {
+    let text = std::str::from_utf8(record).map_err(|_| "not UTF-8")?;
     let mut lines = text.lines();
     if lines.next() != Some("lightcone-pending v1") {
-        return Err(bad("unknown format"));
+        return Err("unknown format");
     }
-    let mut num = || -> Result<u64> {
+    let mut num = || {
         lines
             .next()
             .and_then(|l| l.parse::<u64>().ok())
-            .ok_or_else(|| bad("missing size"))
+            .ok_or("missing size")
     };
     let (from, to) = (num()?, num()?);
-    if to > size {
-        if from != size {
-            return Err(bad(&format!(
-                "interrupted append {from}..{to} does not start at checkpoint size {size}"
-            )));
+    if lines.next().is_some() || from >= to {
+        return Err("malformed record");
+    }
+    Ok((from, to))
+}
+
+/// Undoes an append that crashed before publishing its checkpoint.
+///
+/// A durable record `from..to` above the checkpoint size means tiles of that batch may be in
+/// place: they (and their temporary names) are removed. A record still under its temporary
+/// name means no tile was linked yet: only temporary names can exist, and they are removed.
+fn recover(dir: &Path, size: u64) -> Result<Recovery> {
+    let mut recovery = Recovery::default();
+    let pending = dir.join(PENDING_FILE);
+    let pending_tmp = tmp_path(&pending);
+    let mut changed = BTreeSet::new();
+    let mut remove = |p: PathBuf, recovery: &mut Recovery| -> Result<()> {
+        if remove_if_exists(&p)? {
+            changed.insert(parent(&p).to_path_buf());
+            recovery.removed.push(p);
         }
-        for tile in super::tile::new_tiles(from, to) {
-            let path = dir.join(tile.to_path_string());
-            for p in [tmp_path(&path), path] {
-                if remove_if_exists(&p)? {
-                    changed.insert(parent(&p).to_path_buf());
-                    recovery.removed.push(p);
+        Ok(())
+    };
+    // A record that never became durable: only temporary tile files can exist.
+    if let Ok(record) = fs::read(&pending_tmp) {
+        if let Ok((from, to)) = parse_record(&record) {
+            if from == size {
+                for tile in super::tile::new_tiles(from, to) {
+                    remove(tmp_path(&dir.join(tile.to_path_string())), &mut recovery)?;
                 }
             }
         }
-        recovery.interrupted = Some(from..to);
     }
-    fs::remove_file(&pending).map_err(io(&pending))?;
-    changed.insert(dir.to_path_buf());
-    for d in &changed {
-        sync_dir(d)?;
+    remove(pending_tmp, &mut recovery)?;
+    remove(dir.join(CHECKPOINT_TMP), &mut recovery)?;
+    match fs::read(&pending) {
+        Ok(record) => {
+            let (from, to) =
+                parse_record(&record).map_err(|reason| LogError::BadRecoveryRecord {
+                    path: pending.clone(),
+                    reason: reason.to_owned(),
+                })?;
+            if to > size {
+                if from != size {
+                    return Err(LogError::BadRecoveryRecord {
+                        path: pending.clone(),
+                        reason: format!(
+                            "interrupted append {from}..{to} does not start at checkpoint size {size}"
+                        ),
+                    });
+                }
+                for tile in super::tile::new_tiles(from, to) {
+                    let path = dir.join(tile.to_path_string());
+                    remove(tmp_path(&path), &mut recovery)?;
+                    remove(path, &mut recovery)?;
+                }
+                recovery.interrupted = Some(from..to);
+            }
+            // Stale (its batch was published) or now undone: either way it is done with.
+            fs::remove_file(&pending).map_err(io(&pending))?;
+            changed.insert(dir.to_path_buf());
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(LogError::io(&pending, e)),
     }
+    let dirs: Vec<PathBuf> = changed.into_iter().collect();
+    sync_parallel(&dirs)?;
     Ok(recovery)
 }
 
