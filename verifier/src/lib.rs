@@ -3,10 +3,12 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod audit;
 pub mod error;
 pub mod geo;
 pub mod log;
 pub mod net;
 pub mod registry;
+pub mod report;
 
 pub use error::Error;
