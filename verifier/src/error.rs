@@ -19,4 +19,7 @@ pub enum Error {
     /// A network component (chip agent, probe, relay, fleet) failed locally.
     #[error(transparent)]
     Net(#[from] crate::net::NetError),
+    /// A report (summary, JSON or HTML) could not be written.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }

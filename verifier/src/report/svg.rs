@@ -91,6 +91,8 @@ impl Shape<'_> {
 const DETAIL_MAX_W_DEG: f64 = 40.0;
 /// Tallest cluster of regions a detail view is made for, degrees of latitude.
 const DETAIL_MAX_H_DEG: f64 = 28.0;
+/// Most chip regions drawn on the map (the worst statuses are kept).
+const REGIONS_MAX: usize = 3_000;
 /// Most detail views drawn.
 const DETAILS_MAX: usize = 4;
 
@@ -133,6 +135,15 @@ pub fn world_map(report: &AuditReport, world: &World) -> Map {
             epoch,
             region,
         });
+    }
+
+    // A fleet of thousands would bury the map: keep the problems and the latest verified.
+    if shapes.len() > REGIONS_MAX {
+        notes.push(format!(
+            "{} chip regions (verified ones; drawn: the other {REGIONS_MAX})",
+            shapes.len() - REGIONS_MAX
+        ));
+        shapes.drain(..shapes.len() - REGIONS_MAX);
     }
 
     // Crop the empty polar bands unless something is drawn there.
@@ -372,7 +383,7 @@ fn details(report: &AuditReport, shapes: &[Shape<'_>]) -> Vec<Detail> {
         h = (w / 2.0).min(MAP_H as f64);
         let y = (cy - h / 2.0).clamp(0.0, MAP_H as f64 - h);
         let x = cx - w / 2.0;
-        let scale = w / MAP_W as f64 * 2.2;
+        let scale = w / MAP_W as f64 * 3.5;
         let mut s = String::new();
         let _ = write!(
             s,
@@ -587,8 +598,11 @@ fn circle_path(lat: f64, lon: f64, radius_m: f64) -> String {
 mod tests {
     use super::*;
 
-    /// The subpaths of a `d` written by [`ring_path`]: start point and relative moves.
-    fn subpaths(d: &str) -> Vec<((i64, i64), Vec<(i64, i64)>)> {
+    /// A subpath: start point and relative moves.
+    type Sub = ((i64, i64), Vec<(i64, i64)>);
+
+    /// The subpaths of a `d` written by [`ring_path`].
+    fn subpaths(d: &str) -> Vec<Sub> {
         let mut out = Vec::new();
         for sub in d.split('M').filter(|p| !p.is_empty()) {
             let sub = sub.trim_end_matches('z');
