@@ -4,7 +4,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::cert::DeviceCertificate;
 use crate::error::Error;
-use crate::ids::{ChipId, LandmarkId};
+use crate::ids::{ChipId, LandmarkId, PublicKey};
 use crate::message::{Challenge, Measurement, MeasurementBody, Nonce, Response};
 use crate::signed::Signed;
 use crate::signing::{Signer, PROTOCOL_VERSION};
@@ -62,6 +62,21 @@ impl<S: Signer> Landmark<S> {
             return Err(Error::ChallengeMismatch);
         }
         response.verify(device)
+    }
+
+    /// Like [`Landmark::check_response`], for a responder known by key alone (another landmark
+    /// answering a cross-check challenge with its landmark key).
+    pub fn check_response_from_key(
+        &self,
+        issued: &Challenge,
+        response: &[u8],
+        responder: &PublicKey,
+    ) -> Result<Verified<Response>, Error> {
+        let response = Response::decode(response)?;
+        if response.body.challenge != *issued {
+            return Err(Error::ChallengeMismatch);
+        }
+        response.verify_with_key(responder)
     }
 
     /// Signs the measurement of one round: the verified response, the RTT the landmark timed and

@@ -6,7 +6,7 @@ use crate::cert::{DeviceCertificate, LandmarkCertificate};
 use crate::distance::{DistanceBound, ProcessingCredit, Speed};
 use crate::ed25519::PreparedKey;
 use crate::error::Error;
-use crate::ids::{ChipId, LandmarkId};
+use crate::ids::{ChipId, LandmarkId, PublicKey};
 use crate::signed::{Signed, SignedBody};
 use crate::signing::{domain, PROTOCOL_VERSION};
 use crate::verified::Verified;
@@ -71,6 +71,17 @@ impl Response {
             return Err(Error::WrongChip);
         }
         self.check_signature(&PreparedKey::new(&device.body.device_key)?)?;
+        Ok(Verified::new(*self))
+    }
+
+    /// Verifies a response from a responder known by key alone, such as another landmark
+    /// answering a cross-check challenge with its landmark key: the challenge must be addressed
+    /// to the id bound to `key`, and the signature must verify under it.
+    pub fn verify_with_key(&self, key: &PublicKey) -> Result<Verified<Self>, Error> {
+        if self.body.challenge.chip_id != ChipId::of(key) {
+            return Err(Error::WrongChip);
+        }
+        self.check_signature(&PreparedKey::new(key)?)?;
         Ok(Verified::new(*self))
     }
 }

@@ -9,6 +9,7 @@ pub mod geo;
 pub mod log;
 pub mod net;
 pub mod registry;
+pub mod synth;
 pub mod report;
 
 pub use error::Error;

@@ -1,0 +1,238 @@
+//! Synthetic fleets: real keys, certificates and signed measurements whose RTTs come from true
+//! positions, without a network. For tests, benchmarks and load generation; the demo uses the
+//! real network path instead.
+
+use ed25519_dalek::SigningKey;
+use lightcone::{
+    DeviceCertificate, Error, Landmark, LandmarkCertificate, LogRecord, Measurement, ModelName,
+    Position, RamCounter, Responder, Response, ResponseTiming, Signer, Validity, Wire,
+};
+use rand_core::{CryptoRng, RngCore};
+
+use crate::registry::Trust;
+
+/// Minimum response time every synthetic chip model is endorsed with, ns.
+pub const MIN_RESPONSE_NS: u64 = 20_000;
+/// Mean Earth radius, metres (for synthetic RTTs only; the audit never trusts these).
+const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+/// A synthetic landmark: its key, its certificate, and where it really is.
+pub struct SynthLandmark {
+    /// The landmark's signing identity.
+    pub landmark: Landmark<SigningKey>,
+    /// Its key (to answer cross-check challenges).
+    pub key: SigningKey,
+    /// Its registry certificate (registered position).
+    pub cert: LandmarkCertificate,
+    /// Where it physically is, degrees (differs from the certificate if mispositioned).
+    pub true_position: (f64, f64),
+}
+
+/// A synthetic chip: its responder and its device certificate.
+pub struct SynthChip {
+    /// The chip's responder.
+    pub responder: Responder<SigningKey, RamCounter>,
+    /// The chip's key.
+    pub key: SigningKey,
+    /// Its vendor certificate.
+    pub cert: DeviceCertificate,
+}
+
+/// A whole synthetic deployment.
+pub struct SynthFleet {
+    /// The vendor root key.
+    pub vendor: SigningKey,
+    /// The registry key.
+    pub registry: SigningKey,
+    /// The log's signing key.
+    pub log_key: SigningKey,
+    /// The log's origin line.
+    pub origin: String,
+    /// Landmarks.
+    pub landmarks: Vec<SynthLandmark>,
+    /// Chips.
+    pub chips: Vec<SynthChip>,
+}
+
+/// Certificates valid for all of 2020–2100.
+pub fn long_validity() -> Validity {
+    Validity {
+        not_before: 1_577_836_800,
+        not_after: 4_102_444_800,
+    }
+}
+
+/// Great-circle distance on a sphere, metres (synthetic RTTs only).
+pub fn sphere_distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (p1, p2) = (a.0.to_radians(), b.0.to_radians());
+    let h = ((p2 - p1) / 2.0).sin().powi(2)
+        + p1.cos() * p2.cos() * ((b.1 - a.1).to_radians() / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+}
+
+/// A realistic internet RTT between two points: fibre (2c/3) along a path 1.3× the great
+/// circle, plus `overhead_ns`. Always above the light-speed minimum.
+pub fn internet_rtt_ns(a: (f64, f64), b: (f64, f64), overhead_ns: u64) -> u64 {
+    let one_way_s = sphere_distance_m(a, b) * 1.3 / (299_792_458.0 * 2.0 / 3.0);
+    (2.0 * one_way_s * 1e9).ceil() as u64 + overhead_ns
+}
+
+impl SynthFleet {
+    /// A fleet with keys from `rng`, landmarks at `landmarks` (registered = true position) and
+    /// `chips` chips.
+    pub fn new<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        landmarks: &[(f64, f64)],
+        chips: usize,
+    ) -> Result<Self, Error> {
+        let mut fleet = SynthFleet {
+            vendor: SigningKey::generate(rng),
+            registry: SigningKey::generate(rng),
+            log_key: SigningKey::generate(rng),
+            origin: "example.org/lightcone-test-log".to_owned(),
+            landmarks: Vec::new(),
+            chips: Vec::new(),
+        };
+        for &at in landmarks {
+            let key = SigningKey::generate(rng);
+            let position = Position::from_degrees(at.0, at.1)?;
+            let cert = LandmarkCertificate::issue(
+                &mut fleet.registry,
+                key.public_key(),
+                position,
+                100,
+                long_validity(),
+            )?;
+            fleet.landmarks.push(SynthLandmark {
+                landmark: Landmark::new(key.clone()),
+                key,
+                cert,
+                true_position: at,
+            });
+        }
+        for _ in 0..chips {
+            fleet.add_chip(SigningKey::generate(rng))?;
+        }
+        Ok(fleet)
+    }
+
+    /// Adds a chip with `key`, certified by the fleet's vendor; returns its index.
+    pub fn add_chip(&mut self, key: SigningKey) -> Result<usize, Error> {
+        let cert = DeviceCertificate::issue(
+            &mut self.vendor,
+            key.public_key(),
+            ModelName::new("LC-SYNTH")?,
+            ResponseTiming::minimum_only(MIN_RESPONSE_NS),
+            long_validity(),
+        )?;
+        self.chips.push(SynthChip {
+            responder: Responder::new(key.clone(), RamCounter::default()),
+            key,
+            cert,
+        });
+        Ok(self.chips.len() - 1)
+    }
+
+    /// A second device holding chip `c`'s key, with its own counter: a clone. Returns its
+    /// index (it shares the certificate).
+    pub fn clone_chip(&mut self, c: usize) -> Option<usize> {
+        let original = self.chips.get(c)?;
+        let clone = SynthChip {
+            responder: Responder::new(original.key.clone(), RamCounter::default()),
+            key: original.key.clone(),
+            cert: original.cert,
+        };
+        self.chips.push(clone);
+        Some(self.chips.len() - 1)
+    }
+
+    /// Moves landmark `i` physically to `true_position`, keeping its registered position: a
+    /// mispositioned (or lying) landmark.
+    pub fn misplace_landmark(&mut self, i: usize, true_position: (f64, f64)) {
+        if let Some(l) = self.landmarks.get_mut(i) {
+            l.true_position = true_position;
+        }
+    }
+
+    /// The trust roots an auditor holds for this fleet.
+    pub fn trust(&self) -> Trust {
+        let key = crate::log::note::NoteSigner::new(&self.origin, self.log_key.clone())
+            .map(|s| s.verifier_key().to_string())
+            .ok();
+        Trust {
+            registry: self.registry.public_key(),
+            vendors: vec![("synthetic-vendor".to_owned(), self.vendor.public_key())],
+            log_verifier_key: key,
+        }
+    }
+
+    /// Every certificate, as log records (clones share their original's certificate).
+    pub fn certificate_records(&self) -> Vec<LogRecord> {
+        let mut out: Vec<LogRecord> = self
+            .landmarks
+            .iter()
+            .map(|l| LogRecord::LandmarkCertificate(l.cert))
+            .collect();
+        for chip in &self.chips {
+            let record = LogRecord::DeviceCertificate(chip.cert);
+            if !out.contains(&record) {
+                out.push(record);
+            }
+        }
+        out
+    }
+
+    /// One measured round: landmark `l` challenges chip `c`, which is really at `chip_at`;
+    /// `extra_delay_ns` is added delay (an adversary can add delay, never remove it).
+    pub fn measure<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        (l, c): (usize, usize),
+        chip_at: (f64, f64),
+        sent_at_ns: u64,
+        extra_delay_ns: u64,
+    ) -> Result<Measurement, Error> {
+        let lm = self.landmarks.get_mut(l).ok_or(Error::WrongLandmark)?;
+        let chip = self.chips.get_mut(c).ok_or(Error::WrongChip)?;
+        let rtt = internet_rtt_ns(lm.true_position, chip_at, MIN_RESPONSE_NS) + extra_delay_ns;
+        let challenge = lm.landmark.challenge(chip.responder.chip_id(), rng)?;
+        let mut out = [0u8; Response::MAX_SIZE];
+        let n = chip
+            .responder
+            .respond(&challenge.to_vec(), || 0, &mut out)?;
+        let device = chip
+            .cert
+            .verify(&self.vendor.public_key(), sent_at_ns / 1_000_000_000)?;
+        let response = lm.landmark.check_response(
+            &challenge,
+            out.get(..n).ok_or(Error::Malformed)?,
+            &device,
+        )?;
+        lm.landmark.measure(&response, rtt, sent_at_ns)
+    }
+
+    /// Landmark `a` measures landmark `b`, which answers with its landmark key, from their true
+    /// positions.
+    pub fn cross_measure<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        a: usize,
+        b: usize,
+        sent_at_ns: u64,
+    ) -> Result<Measurement, Error> {
+        let lb = self.landmarks.get(b).ok_or(Error::WrongLandmark)?;
+        let (pb, kb) = (lb.true_position, lb.key.clone());
+        let la = self.landmarks.get_mut(a).ok_or(Error::WrongLandmark)?;
+        let rtt = internet_rtt_ns(la.true_position, pb, 5_000);
+        let mut responder = Responder::new(kb.clone(), RamCounter::default());
+        let challenge = la.landmark.challenge(responder.chip_id(), rng)?;
+        let mut out = [0u8; Response::MAX_SIZE];
+        let n = responder.respond(&challenge.to_vec(), || 0, &mut out)?;
+        let response = la.landmark.check_response_from_key(
+            &challenge,
+            out.get(..n).ok_or(Error::Malformed)?,
+            &kb.public_key(),
+        )?;
+        la.landmark.measure(&response, rtt, sent_at_ns)
+    }
+}
