@@ -65,7 +65,7 @@ td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .st.unverified{color:var(--unverified)}.st.bad{color:#b35900}
 .none{color:var(--muted);font-style:italic}
 figure{margin:8px 0}
-.details{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}
+.details{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 .details figcaption{font-size:12.5px;color:var(--muted)}
 svg.map{width:100%;height:auto;display:block;border:1px solid var(--line);border-radius:4px}
 .sea{fill:#eef4fa}.grid{stroke:#c9d6e3;stroke-width:1;fill:none;vector-effect:non-scaling-stroke}
