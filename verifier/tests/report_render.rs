@@ -366,6 +366,27 @@ fn html_has_a_map_a_region_per_chip_and_every_table() {
             "no tooltip for {id}"
         );
     }
+    // The China chip's circle starts due north of its centre (31°N 121°E, 380 km): x is the
+    // longitude, y the latitude, 20 map units per degree.
+    let china = h
+        .find("<path class=\"region violation\" fill-rule=\"evenodd\" d=\"M")
+        .unwrap();
+    let start: Vec<f64> = h[china..]
+        .split("d=\"M")
+        .nth(1)
+        .unwrap()
+        .split('l')
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let north = 31.0 + (380_000.0f64 / 6_371_008.8).to_degrees();
+    assert!(
+        (start[0] - (121.0 + 180.0) * 20.0).abs() <= 1.0,
+        "{start:?}"
+    );
+    assert!((start[1] - (90.0 - north) * 20.0).abs() <= 1.0, "{start:?}");
     // Forbidden countries, named by alpha-2, alpha-3 and name, are shaded.
     assert!(h.matches("class=\"c forbidden\"").count() >= 3);
     assert!(h.contains("class=\"c forbidden\"") && h.contains("<title>China</title>"));

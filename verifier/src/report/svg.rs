@@ -723,6 +723,34 @@ mod tests {
     }
 
     #[test]
+    fn circle_points_are_at_the_radius_from_the_centre() {
+        for (lat, lon, r) in [
+            (50.1, 8.7, 420_000.0),
+            (-33.9, 151.2, 2_500_000.0),
+            (0.0, 179.9, 10_000.0),
+        ] {
+            let ring = circle_ring(lat, lon, r);
+            assert_eq!(ring.len(), CIRCLE_POINTS + 1);
+            assert_eq!(ring.first(), ring.last());
+            // Bearing 0 first: due north of the centre.
+            let (lon0, lat0) = ring[0];
+            assert!(
+                (lon0 - lon).abs() < 1e-9
+                    && (lat0 - lat - (r / EARTH_RADIUS_M).to_degrees()).abs() < 1e-9
+            );
+            for &(plon, plat) in &ring {
+                // Haversine distance back to the centre.
+                let (p1, p2) = (lat.to_radians(), plat.to_radians());
+                let dl = (plon - lon).to_radians();
+                let h = ((p2 - p1) / 2.0).sin().powi(2)
+                    + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+                let d = 2.0 * EARTH_RADIUS_M * h.sqrt().asin();
+                assert!((d - r).abs() < 1e-6 * r.max(1.0), "{d} vs {r}");
+            }
+        }
+    }
+
+    #[test]
     fn wrap_is_in_range() {
         for d in [
             -540.0, -360.0, -180.0, -1.0, 0.0, 179.0, 180.0, 181.0, 360.0, 720.5,
