@@ -22,4 +22,7 @@ pub enum Error {
     /// A report (summary, JSON or HTML) could not be written.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// The audit could not be completed.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }

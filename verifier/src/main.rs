@@ -31,6 +31,8 @@ enum Command {
     Landmark(cli::landmark::LandmarkArgs),
     /// A UDP forwarder that adds a one-way delay, standing in for distance.
     Relay(cli::relay::RelayArgs),
+    /// Audit a log: every signature and proof, and a verdict per chip against a policy.
+    Audit(cli::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Registry(args) => cli::registry::run(args),
         Command::Landmark(args) => cli::landmark::run(args),
         Command::Relay(args) => cli::relay::run(args),
+        Command::Audit(args) => cli::audit::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -72,6 +72,9 @@ pub struct AuditOptions<'a> {
     pub now_ns: Option<u64>,
     /// Worker threads; default: all cores.
     pub threads: Option<usize>,
+    /// The signed checkpoint note the auditor kept from its last audit: the log must be
+    /// provably append-only since then (an RFC 9162 consistency proof is checked).
+    pub since: Option<&'a [u8]>,
 }
 
 /// Audits a log. `progress(done, total)` is called as entries are processed.
@@ -103,6 +106,17 @@ fn audit_here(
     let key = VerifierKey::parse(key_text)?;
     let reader = LogReader::open(options.log_dir)?;
     let checkpoint = reader.verify(&key)?;
+    if let Some(note) = options.since {
+        let old = crate::log::checkpoint::open_checkpoint(note, &key)?;
+        let proof = reader.consistency_proof(old.size())?;
+        crate::log::proof::verify_consistency(
+            old.size(),
+            checkpoint.size(),
+            old.root(),
+            checkpoint.root(),
+            &proof,
+        )?;
+    }
     let total = checkpoint.size();
     let world = options.policy.default_world()?;
     let rules = &options.rules;

@@ -1,5 +1,6 @@
 //! One module per `lightcone` subcommand group; each parses its arguments and calls the library.
 
+pub mod audit;
 pub mod chip;
 pub mod demo;
 pub mod verdict;

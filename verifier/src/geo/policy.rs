@@ -69,6 +69,9 @@ struct PolicyFile {
     border_margin_km: Option<f64>,
     #[serde(default)]
     borders: Option<PathBuf>,
+    /// The audit's rules live in the same file; `audit::AuditRules` reads and checks them.
+    #[serde(default, rename = "audit")]
+    _audit: Option<toml::Table>,
 }
 
 /// A policy resolved against one [`World`]: per region whether it is permitted and forbidden,

@@ -1,0 +1,106 @@
+//! `lightcone audit`: a regulator's view of a log — every signature, the tree, and a verdict per
+//! chip against a policy.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+use lightcone_verifier::audit::{self, AuditOptions, AuditRules};
+use lightcone_verifier::geo::Policy;
+use lightcone_verifier::registry::Trust;
+use lightcone_verifier::{report, Error};
+
+/// Arguments of `lightcone audit`.
+#[derive(Args)]
+pub struct AuditArgs {
+    /// The log directory (C2SP tlog-tiles layout).
+    #[arg(long)]
+    log: PathBuf,
+    /// The trust file: vendor roots, registry key, log verifier key.
+    #[arg(long)]
+    trust: PathBuf,
+    /// The policy file (regions, speed, and an optional [audit] table).
+    #[arg(long)]
+    policy: PathBuf,
+    /// Write every chip, epoch, verdict and finding as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML report with a world map here.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// The checkpoint note kept from the last audit: demand a consistency proof from it.
+    #[arg(long)]
+    since: Option<PathBuf>,
+    /// Save this audit's checkpoint note here, for the next `--since`.
+    #[arg(long)]
+    save_checkpoint: Option<PathBuf>,
+    /// Judge freshness and silence at this Unix time (seconds); default: the latest measurement.
+    #[arg(long)]
+    now: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Runs the audit and prints the summary.
+pub fn run(args: AuditArgs) -> Result<(), Error> {
+    let trust = Trust::load(&args.trust)?;
+    let policy = Policy::load(&args.policy)?;
+    let rules = AuditRules::load(&args.policy)?;
+    let since = match &args.since {
+        Some(path) => Some(std::fs::read(path).map_err(|source| audit::AuditError::Io {
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
+    let options = AuditOptions {
+        log_dir: &args.log,
+        trust: &trust,
+        policy: &policy,
+        rules,
+        now_ns: args.now.map(|s| s.saturating_mul(1_000_000_000)),
+        threads: args.threads,
+        since: since.as_deref(),
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let mut progress = |done: u64, total: u64| {
+        if show_progress && total > 0 {
+            eprint!(
+                "\raudit: {done}/{total} entries ({:.0}%)",
+                100.0 * done as f64 / total as f64
+            );
+        }
+    };
+    let result = audit::audit(&options, &mut progress)?;
+    if show_progress {
+        eprintln!();
+    }
+    if let Some(path) = &args.since {
+        println!(
+            "log is consistent with the checkpoint in {}",
+            path.display()
+        );
+    }
+    print!("{}", report::text::summary(&result));
+    if let Some(path) = &args.json {
+        report::json::write_json(&result, path)?;
+        println!("JSON report: {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        report::html::write_html(&result, policy.default_world()?, path)?;
+        println!("HTML report: {}", path.display());
+    }
+    if let Some(path) = &args.save_checkpoint {
+        let reader = lightcone_verifier::log::LogReader::open(&args.log)?;
+        std::fs::write(path, reader.checkpoint_note()).map_err(|source| audit::AuditError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        println!(
+            "checkpoint saved to {} (pass it as --since next time)",
+            path.display()
+        );
+    }
+    Ok(())
+}
