@@ -122,8 +122,10 @@ pub fn find_point(caps: &[SphereCap]) -> Option<Vec3> {
     if caps.is_empty() {
         return Some(Vec3::NORTH);
     }
+    // Chord tests (a few flops each) with the tolerance; exact angles only for the final pick.
+    let limits: Vec<(Vec3, f64)> = caps.iter().map(|c| (c.center, c.chord2(POINT_TOLERANCE_RAD))).collect();
+    let ok = |p: Vec3| limits.iter().all(|(c, l)| p.dist2(*c) <= *l);
     let mut found: Vec<Vec3> = Vec::new();
-    let ok = |p: Vec3| depth(caps, p) >= -POINT_TOLERANCE_RAD;
     for c in caps {
         if ok(c.center) {
             found.push(c.center);

@@ -80,9 +80,15 @@ impl Vec3 {
         )
     }
 
-    /// Euclidean length.
+    /// Euclidean length (for vectors of moderate size, as all here are: no overflow guard).
     pub fn norm(self) -> f64 {
-        self.x.hypot(self.y).hypot(self.z)
+        self.dot(self).sqrt()
+    }
+
+    /// Squared Euclidean distance to `o`: the squared chord, accurate for nearby points.
+    pub fn dist2(self, o: Vec3) -> f64 {
+        let (dx, dy, dz) = (self.x - o.x, self.y - o.y, self.z - o.z);
+        dx * dx + dy * dy + dz * dz
     }
 
     /// `self · k`.
@@ -149,6 +155,14 @@ impl SphereCap {
     /// Whether `p` lies within the cap widened by `tol` radians.
     pub fn contains(&self, p: Vec3, tol: f64) -> bool {
         angle(self.center, p) <= self.theta + tol
+    }
+
+    /// The squared chord `(2 sin((θ + tol)/2))²` of the cap widened by `tol`: `p` is in the
+    /// widened cap iff `p.dist2(center)` is at most this (for θ + tol ≤ π). Cheaper than
+    /// [`SphereCap::contains`] and as precise for small caps (no `1 − cos` cancellation).
+    pub fn chord2(&self, tol: f64) -> f64 {
+        let s = ((self.theta + tol).min(std::f64::consts::PI) * 0.5).sin();
+        4.0 * s * s
     }
 }
 
@@ -234,7 +248,7 @@ impl GreatArc {
         }
         let c = cap.center;
         let (ca, cw, cn) = (c.dot(self.a), c.dot(self.w), c.dot(self.n));
-        let cos_beta = ca.hypot(cw);
+        let cos_beta = (ca * ca + cw * cw).sqrt();
         let beta = cn.abs().atan2(cos_beta);
         let h = half_width(cap.theta, beta)?;
         let t0 = cw.atan2(ca);

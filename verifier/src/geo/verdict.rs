@@ -152,9 +152,6 @@ fn find_hits(world: &World, c: &Compiled, caps: &[PreparedCap], limit: usize) ->
                     if out.len() >= limit {
                         return out;
                     }
-                    if whole {
-                        break;
-                    }
                 }
             }
         }

@@ -29,6 +29,8 @@ pub struct Feature {
     /// Polygons, each a list of rings (first the exterior, then holes), each ring a list of
     /// signed arc references (`i` forward, `!i` = `-i-1` reversed), as in TopoJSON.
     polygons: Vec<Vec<Vec<i32>>>,
+    /// Rings reversed on load (winding repairs), in the order of `polygons`' rings.
+    flipped: Vec<bool>,
 }
 
 impl Feature {
@@ -261,6 +263,7 @@ impl World {
         for (fi, (name, code, polygons)) in raw_features.into_iter().enumerate() {
             let fid = u32::try_from(fi).map_err(|_| GeoError::Borders("too many features".into()))?;
             let mut north_parity = false;
+            let mut flipped = Vec::new();
             for poly in &polygons {
                 for (ri, ring) in poly.iter().enumerate() {
                     let mut pts: Vec<[f64; 2]> = Vec::new();
@@ -289,12 +292,18 @@ impl World {
                         repaired += 1;
                         pts.reverse();
                     }
+                    flipped.push(flip);
                     if !degenerate {
                         let sum = d3_ring_sum(&pts);
                         let small_is_right = right_area(sum) < TAU;
                         let n_right = north_on_right(&pts, sum);
                         // Parity baseline: does the smaller side hold the North Pole?
                         north_parity ^= n_right == small_is_right;
+                    }
+                    if degenerate {
+                        // No area: it toggles nothing and separates nothing (e.g. the Vatican
+                        // and Italy's matching hole, two-point slivers at this scale).
+                        continue;
                     }
                     for &r in ring {
                         let forward = (r >= 0) != flip;
@@ -307,7 +316,7 @@ impl World {
             if north_parity {
                 north.push(fid);
             }
-            features.push(Feature { name, code, polygons });
+            features.push(Feature { name, code, polygons, flipped });
         }
 
         let total_points: usize = raw_arcs.iter().map(Vec::len).sum();
@@ -481,13 +490,17 @@ impl World {
         self.partition
     }
 
-    /// The rings of feature `index` as `(lon, lat)` degree pairs, closed (last = first), with
-    /// exterior rings clockwise as in d3-geo: for drawing. Empty if the index is out of range.
+    /// The rings of feature `index` as `(lon, lat)` degree pairs, closed (last = first), winding
+    /// repairs applied (exterior rings clockwise, holes counter-clockwise, as d3-geo expects):
+    /// for drawing. Empty if the index is out of range.
     pub fn rings(&self, index: usize) -> Vec<Vec<(f64, f64)>> {
         let Some(f) = self.features.get(index) else { return Vec::new() };
         let mut out = Vec::new();
+        let mut k = 0;
         for poly in &f.polygons {
             for ring in poly {
+                let flip = f.flipped.get(k).copied().unwrap_or(false);
+                k += 1;
                 let mut pts: Vec<(f64, f64)> = Vec::new();
                 for &r in ring {
                     let Some(arc) = self.arcs.get(arc_index(r)) else { continue };
@@ -499,6 +512,9 @@ impl World {
                     } else {
                         pts.extend(slice.iter().rev().skip(skip).map(|p| (p[0], p[1])));
                     }
+                }
+                if flip {
+                    pts.reverse();
                 }
                 out.push(pts);
             }
