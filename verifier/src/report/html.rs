@@ -394,21 +394,21 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
         h.push_str("<p class=\"none\">No chip in the log.</p>");
     } else {
         h.push_str(
-            "<table><tr><th>Chip</th><th>Status</th><th>Model</th><th>Vendor</th><th>Latest epoch</th>\
+            "<table><tr><th>Chip</th><th>Status</th><th>Model</th><th>Latest epoch</th>\
              <th>Verdict</th><th>Region</th><th>Measurements ok / rejected</th><th>Reason</th></tr>",
         );
         for chip in report.chips.iter().take(ALL_CHIPS_MAX) {
             let last = chip.epochs.last();
-            let _ = write!(
+            let _ =
+                write!(
                 h,
-                "<tr id=\"chip-{}\"><td class=\"id\">{}</td><td class=\"st {}\">{}</td><td>{}</td><td>{}</td>\
+                "<tr id=\"chip-{}\"><td class=\"id\">{}</td><td class=\"st {}\">{}</td><td>{}</td>\
                  <td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{} / {}</td><td>{}</td></tr>",
                 escape(&chip.chip_id),
                 escape(&chip.chip_id),
                 status_class(chip.status),
                 chip.status.as_str(),
-                escape(&chip.model),
-                escape(&chip.vendor),
+                escape(&model(chip)),
                 escape(&last.map(|e| utc(e.start_ns)).unwrap_or_else(|| "—".to_owned())),
                 escape(last.map_or("no epoch", |e| e.verdict.as_str())),
                 escape(&whereabouts(chip)),

@@ -23,6 +23,9 @@ pub const MAP_W: i64 = 7200;
 pub const MAP_H: i64 = 3600;
 /// Mean Earth radius, metres (IUGG), for drawing circles on the sphere.
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
+/// Radius of the smallest circle drawn, map units (0.3°): smaller regions are drawn this size
+/// so that they stay visible (their tooltips and tables give the true radius).
+const MIN_RING_UNITS: f64 = 6.0;
 /// Points on a drawn circle.
 const CIRCLE_POINTS: usize = 240;
 
@@ -183,6 +186,7 @@ pub fn world_map(report: &AuditReport, world: &World) -> Map {
     s.push_str("\"/>");
     land(&mut s, world, &forbidden, &permitted);
 
+    overlay(&mut s, report, &shapes, 1.0, &[0.0], &mut notes, true);
     s.push_str("<g id=\"lc-regions\">");
     for sh in &shapes {
         let (chip, epoch, r) = (sh.chip, sh.epoch, sh.region);
@@ -202,7 +206,7 @@ pub fn world_map(report: &AuditReport, world: &World) -> Map {
         );
     }
     s.push_str("</g>");
-    overlay(&mut s, report, &shapes, 1.0, &[0.0], &mut notes);
+    overlay(&mut s, report, &shapes, 1.0, &[0.0], &mut notes, false);
     s.push_str("</svg>");
 
     let details = details(report, &shapes);
@@ -249,8 +253,8 @@ fn land(s: &mut String, world: &World, forbidden: &[bool], permitted: &[bool]) {
     s.push_str("</g>");
 }
 
-/// Region dots and landmark markers, sized by `scale` (1 on the world map), drawn at each of
-/// the longitude `shifts` (map units).
+/// Region dots, or (if `landmarks`) landmark markers, sized by `scale` (1 on the world map),
+/// drawn at each of the longitude `shifts` (map units).
 fn overlay(
     s: &mut String,
     report: &AuditReport,
@@ -258,8 +262,14 @@ fn overlay(
     scale: f64,
     shifts: &[f64],
     notes: &mut Vec<String>,
+    landmarks: bool,
 ) {
     s.push_str("<g class=\"marks\">");
+    if landmarks {
+        landmark_marks(s, report, scale, shifts, notes);
+        s.push_str("</g>");
+        return;
+    }
     for &dx in shifts {
         for sh in shapes {
             let r = sh.region;
@@ -277,6 +287,17 @@ fn overlay(
             );
         }
     }
+    s.push_str("</g>");
+}
+
+/// Landmark markers (warning diamonds for mispositioned ones) with short labels.
+fn landmark_marks(
+    s: &mut String,
+    report: &AuditReport,
+    scale: f64,
+    shifts: &[f64],
+    notes: &mut Vec<String>,
+) {
     for l in &report.landmarks {
         if !valid_point(l.lat, l.lon) {
             if shifts.first() == Some(&0.0) && scale == 1.0 {
@@ -336,7 +357,6 @@ fn overlay(
             );
         }
     }
-    s.push_str("</g>");
 }
 
 /// Close-ups of clusters of regions that are small on the world map: greedy clusters in the
@@ -391,14 +411,31 @@ fn details(report: &AuditReport, shapes: &[Shape<'_>]) -> Vec<Detail> {
              role=\"img\" aria-label=\"Detail map\"><rect class=\"sea\" x=\"{x:.0}\" y=\"{y:.0}\" \
              width=\"{w:.0}\" height=\"{h:.0}\"/>"
         );
-        for dx in [-MAP_W, 0, MAP_W] {
-            let _ = write!(
-                s,
-                "<use href=\"#lc-land\" x=\"{dx}\"/><use href=\"#lc-regions\" x=\"{dx}\"/>"
-            );
-        }
         let shifts = [-(MAP_W as f64), 0.0, MAP_W as f64];
-        overlay(&mut s, report, shapes, scale, &shifts, &mut Vec::new());
+        for dx in [-MAP_W, 0, MAP_W] {
+            let _ = write!(s, "<use href=\"#lc-land\" x=\"{dx}\"/>");
+        }
+        overlay(
+            &mut s,
+            report,
+            shapes,
+            scale,
+            &shifts,
+            &mut Vec::new(),
+            true,
+        );
+        for dx in [-MAP_W, 0, MAP_W] {
+            let _ = write!(s, "<use href=\"#lc-regions\" x=\"{dx}\"/>");
+        }
+        overlay(
+            &mut s,
+            report,
+            shapes,
+            scale,
+            &shifts,
+            &mut Vec::new(),
+            false,
+        );
         s.push_str("</svg>");
         let lon = wrap180(cx / U - 180.0);
         let lat = 90.0 - cy / U;
@@ -575,7 +612,7 @@ pub fn circle_ring(lat: f64, lon: f64, radius_m: f64) -> Vec<(f64, f64)> {
 
 /// The `d` of a geodesic circle's filled area (use `fill-rule="evenodd"`): a cap around one
 /// pole is closed over that pole, a cap around both is the whole map minus the circle's
-/// outside, and a tiny circle is a visible speck at its centre.
+/// outside, and a tiny circle is a small visible ring at its centre.
 fn circle_path(lat: f64, lon: f64, radius_m: f64) -> String {
     let delta = (radius_m / EARTH_RADIUS_M).clamp(0.0, PI);
     let colat_n = (90.0 - lat).to_radians();
@@ -586,10 +623,20 @@ fn circle_path(lat: f64, lon: f64, radius_m: f64) -> String {
         let _ = write!(d, "M0 0H{MAP_W}V{MAP_H}H0z");
     }
     let pole = if north && !south { 90.0 } else { -90.0 };
-    let drawn = delta < PI && ring_path(&mut d, &circle_ring(lat, lon, radius_m), pole);
+    // Circles smaller than the minimum ring are drawn as the minimum ring.
+    let tiny = delta.to_degrees() * U < MIN_RING_UNITS;
+    let drawn = !tiny && delta < PI && ring_path(&mut d, &circle_ring(lat, lon, radius_m), pole);
     if !(drawn || north && south) {
         let (x, y) = project(lon, lat);
-        let _ = write!(d, "M{:.0} {:.0}h8v8h-8z", x - 4.0, y - 4.0);
+        // A ring of 0.3° so that the region stays visible; its tooltip gives the true radius.
+        let r = MIN_RING_UNITS;
+        let _ = write!(
+            d,
+            "M{:.1} {y:.1}a{r} {r} 0 1 0 {} 0a{r} {r} 0 1 0-{} 0z",
+            x - r,
+            2.0 * r,
+            2.0 * r
+        );
     }
     d
 }
@@ -719,7 +766,7 @@ mod tests {
         let whole = circle_path(0.0, 0.0, 1e9);
         assert!(whole.starts_with("M0 0H7200"));
         let speck = circle_path(50.0, 8.0, 0.0);
-        assert!(speck.contains("h8v8h-8z"), "{speck}");
+        assert!(speck.contains("a6 6 0 1 0 12 0"), "{speck}");
     }
 
     #[test]
