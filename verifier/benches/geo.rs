@@ -11,7 +11,10 @@ use std::time::Duration;
 /// longer than the true distance (spherical offsets; the bench needs no geodesy).
 fn caps_around(truth: (f64, f64)) -> Vec<Cap> {
     let p = Vec3::from_lat_lon_deg(truth.0, truth.1);
-    let east = Vec3::new(0.0, 0.0, 1.0).cross(p).normalized().unwrap_or(Vec3::new(0.0, 1.0, 0.0));
+    let east = Vec3::new(0.0, 0.0, 1.0)
+        .cross(p)
+        .normalized()
+        .unwrap_or(Vec3::new(0.0, 1.0, 0.0));
     let north = p.cross(east);
     (0..10)
         .map(|k| {
@@ -28,20 +31,32 @@ fn caps_around(truth: (f64, f64)) -> Vec<Cap> {
 
 fn bench(c: &mut Criterion) {
     let world = World::embedded();
-    let mut codes: Vec<&str> = world.features().iter().filter_map(|f| f.code.map(|c| c.alpha2)).collect();
+    let mut codes: Vec<&str> = world
+        .features()
+        .iter()
+        .filter_map(|f| f.code.map(|c| c.alpha2))
+        .collect();
     codes.sort_unstable();
     codes.dedup();
     codes.truncate(200);
-    let list = codes.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ");
-    let policy200 = Policy::from_toml_str(&format!("permitted = [{list}]\nsea = \"forbidden\"")).expect("policy");
+    let list = codes
+        .iter()
+        .map(|c| format!("{c:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let policy200 = Policy::from_toml_str(&format!("permitted = [{list}]\nsea = \"forbidden\""))
+        .expect("policy");
     let policy_cn = Policy::from_toml_str("forbidden = [\"CN\"]").expect("policy");
     let frankfurt = caps_around((50.1109, 8.6821));
     let shenzhen = caps_around((22.5431, 114.0579));
     let inland = caps_around((48.0, 2.5));
 
     let mut g = c.benchmark_group("geo");
-    g.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    g.bench_function("classify_point", |b| b.iter(|| policy200.classify(world, black_box(50.1109), black_box(8.6821))));
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("classify_point", |b| {
+        b.iter(|| policy200.classify(world, black_box(50.1109), black_box(8.6821)))
+    });
     g.bench_function("verdict_10_caps_200_countries_straddling", |b| {
         b.iter(|| evaluate(world, &policy200, black_box(&frankfurt)))
     });
@@ -57,7 +72,9 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("geo_load");
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
     g.bench_function("decode_embedded_borders", |b| {
         b.iter(|| World::from_topojson_str(black_box(EMBEDDED_TOPOJSON), Some("countries")))
     });

@@ -17,7 +17,11 @@ fn run(dir: &Path, policy: &str, scenario: &str) -> (i32, serde_json::Value, Str
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let json = serde_json::from_str(stdout.trim()).unwrap_or(serde_json::Value::Null);
-    (out.status.code().unwrap_or(-1), json, String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 /// A scenario with one landmark at (lat, lon) and a bound of `km` (rtt at c, no processing).
@@ -32,7 +36,8 @@ fn one(lat: f64, lon: f64, km: f64) -> String {
 #[test]
 fn verdicts_and_witness() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = "speed = \"c\"\npermitted = [\"*\"]\nforbidden = [\"CN\"]\nsea = \"permitted\"\nborder_margin_km = 0.0\n";
+    let policy =
+        "speed = \"c\"\npermitted = [\"*\"]\nforbidden = [\"CN\"]\nsea = \"permitted\"\nborder_margin_km = 0.0\n";
     let (code, v, err) = run(dir.path(), policy, &one(50.1109, 8.6821, 300.0));
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["verdict"], "compliant");
@@ -62,7 +67,11 @@ fn verdicts_and_witness() {
     // The scenario's speed overrides the policy's.
     let s = one(50.1109, 8.6821, 300.0).replace("]}", "], \"speed\": \"fiber\"}");
     let (code, v, _) = run(dir.path(), policy, &s);
-    assert_eq!((code, v["sound_against_all_media"].as_bool()), (0, Some(false)), "{v}");
+    assert_eq!(
+        (code, v["sound_against_all_media"].as_bool()),
+        (0, Some(false)),
+        "{v}"
+    );
 }
 
 #[test]
@@ -75,11 +84,31 @@ fn bad_input_exits_2_with_a_message() {
         ("forbidden = \"CN\"\n", ok_scenario.as_str(), "policy"),
         ("sea = \"wet\"\n", ok_scenario.as_str(), "sea"),
         (ok_policy, "{", "scenario"),
-        (ok_policy, r#"{"landmarks": [{"id": "a", "lat": 95, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": 1}]}"#, "lat"),
-        (ok_policy, r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "b", "rtt_ns": 1}]}"#, "unknown landmark"),
-        (ok_policy, r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": -1}]}"#, "scenario"),
-        (ok_policy, r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": 1.5}]}"#, "scenario"),
-        (ok_policy, r#"{"landmarks": [], "measurements": []}"#, "no measurements"),
+        (
+            ok_policy,
+            r#"{"landmarks": [{"id": "a", "lat": 95, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": 1}]}"#,
+            "lat",
+        ),
+        (
+            ok_policy,
+            r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "b", "rtt_ns": 1}]}"#,
+            "unknown landmark",
+        ),
+        (
+            ok_policy,
+            r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": -1}]}"#,
+            "scenario",
+        ),
+        (
+            ok_policy,
+            r#"{"landmarks": [{"id": "a", "lat": 0, "lon": 0}], "measurements": [{"landmark": "a", "rtt_ns": 1.5}]}"#,
+            "scenario",
+        ),
+        (
+            ok_policy,
+            r#"{"landmarks": [], "measurements": []}"#,
+            "no measurements",
+        ),
     ] {
         let (code, v, err) = run(dir.path(), policy, scenario);
         assert_eq!(code, 2, "{policy} {scenario}: {v} {err}");
@@ -87,7 +116,12 @@ fn bad_input_exits_2_with_a_message() {
         assert!(v.is_null());
     }
     let out = Command::new(env!("CARGO_BIN_EXE_lightcone"))
-        .args(["verdict", "--policy", "/nonexistent/policy.toml", "/nonexistent/s.json"])
+        .args([
+            "verdict",
+            "--policy",
+            "/nonexistent/policy.toml",
+            "/nonexistent/s.json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -105,7 +139,11 @@ fn user_borders_file() {
     .unwrap();
     let policy = "borders = \"zone.geojson\"\npermitted = [\"Zone\"]\nsea = \"forbidden\"\n";
     let (code, v, err) = run(dir.path(), policy, &one(50.1109, 8.6821, 300.0));
-    assert_eq!((code, v["verdict"].as_str()), (0, Some("compliant")), "{err}");
+    assert_eq!(
+        (code, v["verdict"].as_str()),
+        (0, Some("compliant")),
+        "{err}"
+    );
     let (code, v, _) = run(dir.path(), policy, &one(50.1109, 19.0, 300.0));
     assert_eq!((code, v["verdict"].as_str()), (0, Some("inconclusive")));
     assert_eq!(v["witness"]["region"], "sea");

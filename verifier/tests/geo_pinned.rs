@@ -1,7 +1,9 @@
 //! Pinned cases of the geo module: real places on the embedded borders, the antimeridian,
 //! the poles, the Maldives winding repair, and the issue's named verdicts.
 
-use lightcone_verifier::geo::{evaluate, feasible_region_summary, Cap, GeoError, Policy, VerdictKind, World};
+use lightcone_verifier::geo::{
+    evaluate, feasible_region_summary, Cap, GeoError, Policy, VerdictKind, World,
+};
 
 fn world() -> &'static World {
     World::embedded()
@@ -9,7 +11,10 @@ fn world() -> &'static World {
 
 fn labels(lat: f64, lon: f64) -> Vec<String> {
     let w = world();
-    w.containing(lat, lon).into_iter().map(|f| w.features()[f].label().to_string()).collect()
+    w.containing(lat, lon)
+        .into_iter()
+        .map(|f| w.features()[f].label().to_string())
+        .collect()
 }
 
 fn policy(text: &str) -> Policy {
@@ -25,7 +30,11 @@ fn embedded_borders_load() {
     let w = world();
     assert_eq!(w.features().len(), 255);
     assert!(w.point_count() > 470_000);
-    assert_eq!(w.repaired_rings(), 3, "the three Maldives triangles of world-atlas issue #44");
+    assert_eq!(
+        w.repaired_rings(),
+        3,
+        "the three Maldives triangles of world-atlas issue #44"
+    );
     assert!(w.is_partition());
 }
 
@@ -50,7 +59,7 @@ fn alaska_and_nunavut_are_not_russia() {
     assert_eq!(labels(63.7467, -68.5170), ["CA"]); // Iqaluit
     assert_eq!(labels(82.5018, -62.3481), ["CA"]); // Alert
     assert_eq!(labels(69.1170, -105.0597), ["CA"]); // Cambridge Bay
-    // Russia on both sides of the antimeridian.
+                                                    // Russia on both sides of the antimeridian.
     assert_eq!(labels(65.5, 175.0), ["RU"]); // Chukotka, west of 180°
     assert_eq!(labels(67.0, 178.0), ["RU"]);
     assert_eq!(labels(66.0, -171.0), ["RU"]); // Chukotka, east of 180°
@@ -61,8 +70,19 @@ fn alaska_and_nunavut_are_not_russia() {
 
 #[test]
 fn sea_is_nowhere_and_maldives_is_small() {
-    for (lat, lon) in [(0.0, -150.0), (30.0, -40.0), (-40.0, 80.0), (5.0, 75.0), (90.0, 0.0), (10.0, 65.0)] {
-        assert!(labels(lat, lon).is_empty(), "sea at {lat},{lon}: {:?}", labels(lat, lon));
+    for (lat, lon) in [
+        (0.0, -150.0),
+        (30.0, -40.0),
+        (-40.0, 80.0),
+        (5.0, 75.0),
+        (90.0, 0.0),
+        (10.0, 65.0),
+    ] {
+        assert!(
+            labels(lat, lon).is_empty(),
+            "sea at {lat},{lon}: {:?}",
+            labels(lat, lon)
+        );
     }
     assert_eq!(labels(4.1755, 73.5093), ["MV"]); // Malé
 }
@@ -99,10 +119,20 @@ fn poles() {
     let p = policy("forbidden = [\"AQ\"]");
     let v = evaluate(world(), &p, &[cap(-90.0, 0.0, 500.0)]).unwrap();
     assert_eq!(v.kind, VerdictKind::Violation);
-    let v = evaluate(world(), &policy("forbidden = [\"CN\"]"), &[cap(-90.0, 77.0, 800.0)]).unwrap();
+    let v = evaluate(
+        world(),
+        &policy("forbidden = [\"CN\"]"),
+        &[cap(-90.0, 77.0, 800.0)],
+    )
+    .unwrap();
     assert_eq!(v.kind, VerdictKind::Compliant);
     // A North Pole cap is all sea.
-    let v = evaluate(world(), &policy("sea = \"forbidden\""), &[cap(90.0, 0.0, 300.0)]).unwrap();
+    let v = evaluate(
+        world(),
+        &policy("sea = \"forbidden\""),
+        &[cap(90.0, 0.0, 300.0)],
+    )
+    .unwrap();
     assert_eq!(v.kind, VerdictKind::Violation);
 }
 
@@ -119,8 +149,12 @@ fn antimeridian_caps_agree() {
         let a = evaluate(world(), &p, &[cap(lat, 180.0, km)]).unwrap();
         let b = evaluate(world(), &p, &[cap(lat, -180.0, km)]).unwrap();
         assert_eq!(a.kind, b.kind, "lat {lat}");
-        let sa = feasible_region_summary(&[cap(lat, 180.0, km)]).unwrap().unwrap();
-        let sb = feasible_region_summary(&[cap(lat, -180.0, km)]).unwrap().unwrap();
+        let sa = feasible_region_summary(&[cap(lat, 180.0, km)])
+            .unwrap()
+            .unwrap();
+        let sb = feasible_region_summary(&[cap(lat, -180.0, km)])
+            .unwrap()
+            .unwrap();
         assert!((sa.lat - sb.lat).abs() < 1e-9);
         assert!(((sa.lon - sb.lon + 540.0) % 360.0 - 180.0).abs() < 1e-9);
     }
@@ -133,7 +167,11 @@ fn antimeridian_caps_agree() {
 #[test]
 fn issue_cities() {
     let p = policy("forbidden = [\"CN\"]");
-    for (name, lat, lon) in [("Frankfurt", 50.1109, 8.6821), ("Singapore", 1.3521, 103.8198), ("Kuala Lumpur", 3.1390, 101.6869)] {
+    for (name, lat, lon) in [
+        ("Frankfurt", 50.1109, 8.6821),
+        ("Singapore", 1.3521, 103.8198),
+        ("Kuala Lumpur", 3.1390, 101.6869),
+    ] {
         let v = evaluate(world(), &p, &[cap(lat, lon, 300.0)]).unwrap();
         assert_eq!(v.kind, VerdictKind::Compliant, "{name}: {v:?}");
     }
@@ -147,7 +185,12 @@ fn issue_cities() {
     // Beijing with 100 km is a violation; with Shenzhen also in an inconsistent place, empty.
     let v = evaluate(world(), &p, &[cap(39.9042, 116.4074, 100.0)]).unwrap();
     assert_eq!(v.kind, VerdictKind::Violation);
-    let v = evaluate(world(), &p, &[cap(39.9042, 116.4074, 100.0), cap(22.5431, 114.0579, 100.0)]).unwrap();
+    let v = evaluate(
+        world(),
+        &p,
+        &[cap(39.9042, 116.4074, 100.0), cap(22.5431, 114.0579, 100.0)],
+    )
+    .unwrap();
     assert_eq!(v.kind, VerdictKind::Inconsistent);
     assert!(v.witness.is_none());
 }
@@ -186,28 +229,60 @@ fn unknown_names_list_close_matches() {
     assert!(Policy::from_toml_str("speed = 3e9").is_err());
     assert!(Policy::from_toml_str("speed = \"warp\"").is_err());
     assert!(Policy::from_toml_str("border_margin_km = -1.0").is_err());
-    let p = Policy::from_toml_str("speed = \"fiber\"\nforbidden = [\"Somaliland\", \"N. Cyprus\"]").unwrap();
+    let p = Policy::from_toml_str("speed = \"fiber\"\nforbidden = [\"Somaliland\", \"N. Cyprus\"]")
+        .unwrap();
     assert_eq!(p.speed, lightcone::Speed::FIBRE);
     assert!(!p.speed_is_sound_for_all_media());
-    assert_eq!(Policy::from_toml_str("speed = 200000000").unwrap().speed.m_per_s(), 200_000_000);
+    assert_eq!(
+        Policy::from_toml_str("speed = 200000000")
+            .unwrap()
+            .speed
+            .m_per_s(),
+        200_000_000
+    );
 }
 
 #[test]
 fn hostile_caps_are_errors() {
     let p = policy("");
     for c in [
-        Cap { center_lat: f64::NAN, center_lon: 0.0, radius_m: 1.0 },
-        Cap { center_lat: 91.0, center_lon: 0.0, radius_m: 1.0 },
-        Cap { center_lat: 0.0, center_lon: 180.5, radius_m: 1.0 },
-        Cap { center_lat: 0.0, center_lon: 0.0, radius_m: f64::INFINITY },
-        Cap { center_lat: 0.0, center_lon: 0.0, radius_m: -1.0 },
+        Cap {
+            center_lat: f64::NAN,
+            center_lon: 0.0,
+            radius_m: 1.0,
+        },
+        Cap {
+            center_lat: 91.0,
+            center_lon: 0.0,
+            radius_m: 1.0,
+        },
+        Cap {
+            center_lat: 0.0,
+            center_lon: 180.5,
+            radius_m: 1.0,
+        },
+        Cap {
+            center_lat: 0.0,
+            center_lon: 0.0,
+            radius_m: f64::INFINITY,
+        },
+        Cap {
+            center_lat: 0.0,
+            center_lon: 0.0,
+            radius_m: -1.0,
+        },
     ] {
         assert!(evaluate(world(), &p, &[c]).is_err(), "{c:?}");
     }
     // No caps, or only huge ones: F is the whole Earth.
     let v = evaluate(world(), &p, &[]).unwrap();
     assert_eq!(v.kind, VerdictKind::Compliant);
-    let v = evaluate(world(), &policy("forbidden = [\"CN\"]"), &[cap(0.0, 0.0, 15_000.0)]).unwrap();
+    let v = evaluate(
+        world(),
+        &policy("forbidden = [\"CN\"]"),
+        &[cap(0.0, 0.0, 15_000.0)],
+    )
+    .unwrap();
     assert_eq!(v.kind, VerdictKind::Inconclusive);
 }
 
@@ -218,21 +293,43 @@ fn user_geojson_polygons() {
       {"type":"Feature","properties":{"name":"Zone B"},"geometry":{"type":"Polygon","coordinates":[[[5,5],[5,15],[15,15],[15,5],[5,5]]]}}]}"#;
     let w = World::from_geojson_str(gj).unwrap();
     assert!(!w.is_partition());
-    let p = Policy::from_toml_str_for("permitted = [\"Zone A\"]\nforbidden = [\"Zone B\"]\nsea = \"forbidden\"", &w).unwrap();
+    let p = Policy::from_toml_str_for(
+        "permitted = [\"Zone A\"]\nforbidden = [\"Zone B\"]\nsea = \"forbidden\"",
+        &w,
+    )
+    .unwrap();
     assert_eq!(p.classify(&w, 2.0, 2.0), (true, Some("Zone A")));
     assert!(!p.classify(&w, 7.0, 7.0).0);
     assert!(!p.classify(&w, 12.0, 12.0).0);
     assert!(!p.classify(&w, -5.0, 2.0).0);
-    assert_eq!(evaluate(&w, &p, &[cap(2.0, 2.0, 50.0)]).unwrap().kind, VerdictKind::Compliant);
-    assert_eq!(evaluate(&w, &p, &[cap(12.0, 12.0, 50.0)]).unwrap().kind, VerdictKind::Violation);
-    assert_eq!(evaluate(&w, &p, &[cap(5.0, 2.0, 50.0)]).unwrap().kind, VerdictKind::Compliant);
-    assert_eq!(evaluate(&w, &p, &[cap(5.0, 5.0, 50.0)]).unwrap().kind, VerdictKind::Inconclusive);
+    assert_eq!(
+        evaluate(&w, &p, &[cap(2.0, 2.0, 50.0)]).unwrap().kind,
+        VerdictKind::Compliant
+    );
+    assert_eq!(
+        evaluate(&w, &p, &[cap(12.0, 12.0, 50.0)]).unwrap().kind,
+        VerdictKind::Violation
+    );
+    assert_eq!(
+        evaluate(&w, &p, &[cap(5.0, 2.0, 50.0)]).unwrap().kind,
+        VerdictKind::Compliant
+    );
+    assert_eq!(
+        evaluate(&w, &p, &[cap(5.0, 5.0, 50.0)]).unwrap().kind,
+        VerdictKind::Inconclusive
+    );
     // Clockwise input is the same region.
     let cw = r#"{"type":"Polygon","coordinates":[[[0,0],[0,10],[10,10],[10,0],[0,0]]]}"#;
     let w2 = World::from_geojson_str(cw).unwrap();
     assert_eq!(w2.containing(5.0, 5.0), vec![0]);
     assert!(w2.containing(-5.0, 5.0).is_empty());
-    for bad in ["", "{}", r#"{"type":"Polygon","coordinates":[[[0,0],[1,1]]]}"#, r#"{"type":"Polygon","coordinates":[[[0,0],[1,91],[2,0]]]}"#, r#"{"type":"Point","coordinates":[0,0]}"#] {
+    for bad in [
+        "",
+        "{}",
+        r#"{"type":"Polygon","coordinates":[[[0,0],[1,1]]]}"#,
+        r#"{"type":"Polygon","coordinates":[[[0,0],[1,91],[2,0]]]}"#,
+        r#"{"type":"Point","coordinates":[0,0]}"#,
+    ] {
         assert!(World::from_geojson_str(bad).is_err(), "{bad}");
     }
 }

@@ -38,26 +38,26 @@ impl Rng {
 }
 
 const CITIES: &[(f64, f64)] = &[
-    (50.1109, 8.6821),   // Frankfurt
-    (1.3521, 103.8198),  // Singapore
-    (22.5431, 114.0579), // Shenzhen
-    (40.7128, -74.0060), // New York
+    (50.1109, 8.6821),    // Frankfurt
+    (1.3521, 103.8198),   // Singapore
+    (22.5431, 114.0579),  // Shenzhen
+    (40.7128, -74.0060),  // New York
     (-33.8688, 151.2093), // Sydney
     (-23.5505, -46.6333), // São Paulo
-    (6.5244, 3.3792),    // Lagos
-    (30.0444, 31.2357),  // Cairo
-    (55.7558, 37.6173),  // Moscow
-    (28.6139, 77.2090),  // Delhi
-    (35.6762, 139.6503), // Tokyo
-    (64.1466, -21.9426), // Reykjavík
+    (6.5244, 3.3792),     // Lagos
+    (30.0444, 31.2357),   // Cairo
+    (55.7558, 37.6173),   // Moscow
+    (28.6139, 77.2090),   // Delhi
+    (35.6762, 139.6503),  // Tokyo
+    (64.1466, -21.9426),  // Reykjavík
     (-77.8419, 166.6863), // McMurdo
-    (19.4326, -99.1332), // Mexico City
-    (-1.2921, 36.8219),  // Nairobi
-    (25.0330, 121.5654), // Taipei
-    (47.5596, 7.5886),   // Basel (tripoint)
-    (65.0, -169.0),      // Bering Strait
-    (-17.7, 179.9),      // Fiji, antimeridian
-    (89.0, 10.0),        // near the North Pole
+    (19.4326, -99.1332),  // Mexico City
+    (-1.2921, 36.8219),   // Nairobi
+    (25.0330, 121.5654),  // Taipei
+    (47.5596, 7.5886),    // Basel (tripoint)
+    (65.0, -169.0),       // Bering Strait
+    (-17.7, 179.9),       // Fiji, antimeridian
+    (89.0, 10.0),         // near the North Pole
 ];
 
 struct Scenario {
@@ -83,13 +83,19 @@ fn random_truth(rng: &mut Rng, world: &World) -> (f64, f64) {
                     continue;
                 }
                 let (lon, lat) = ring[rng.below(ring.len())];
-                let (lat2, lon2) = g.direct(lat, lon, rng.range(-180.0, 180.0), rng.range(0.0, 30_000.0));
+                let (lat2, lon2) =
+                    g.direct(lat, lon, rng.range(-180.0, 180.0), rng.range(0.0, 30_000.0));
                 return (lat2, lon2);
             }
         }
         1 => {
             let (lat, lon) = CITIES[rng.below(CITIES.len())];
-            g.direct(lat, lon, rng.range(-180.0, 180.0), rng.range(0.0, 200_000.0))
+            g.direct(
+                lat,
+                lon,
+                rng.range(-180.0, 180.0),
+                rng.range(0.0, 200_000.0),
+            )
         }
         _ => {
             let z = rng.range(-1.0, 1.0);
@@ -99,10 +105,26 @@ fn random_truth(rng: &mut Rng, world: &World) -> (f64, f64) {
 }
 
 fn random_policy(rng: &mut Rng, world: &World, truth: (f64, f64)) -> (Policy, String) {
-    let here = world.containing(truth.0, truth.1).first().map(|&f| world.features()[f].name.clone());
-    let pick = |rng: &mut Rng| world.features()[rng.below(world.features().len())].name.clone();
-    let quote = |v: &[String]| v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-    let sea = if rng.below(2) == 0 { "permitted" } else { "forbidden" };
+    let here = world
+        .containing(truth.0, truth.1)
+        .first()
+        .map(|&f| world.features()[f].name.clone());
+    let pick = |rng: &mut Rng| {
+        world.features()[rng.below(world.features().len())]
+            .name
+            .clone()
+    };
+    let quote = |v: &[String]| {
+        v.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sea = if rng.below(2) == 0 {
+        "permitted"
+    } else {
+        "forbidden"
+    };
     let text = match rng.below(4) {
         0 => "forbidden = [\"CN\"]".to_string(),
         1 => {
@@ -122,7 +144,11 @@ fn random_policy(rng: &mut Rng, world: &World, truth: (f64, f64)) -> (Policy, St
         _ => {
             let p: Vec<String> = (0..200).map(|_| pick(rng)).collect();
             let f: Vec<String> = (0..rng.below(3)).map(|_| pick(rng)).collect();
-            format!("permitted = [{}]\nforbidden = [{}]\nsea = \"{sea}\"", quote(&p), quote(&f))
+            format!(
+                "permitted = [{}]\nforbidden = [{}]\nsea = \"{sea}\"",
+                quote(&p),
+                quote(&f)
+            )
         }
     };
     let p = Policy::from_toml_str_for(&text, world).unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -137,17 +163,32 @@ fn random_scenario(rng: &mut Rng, world: &World) -> Scenario {
     for _ in 0..n {
         // Radii log-uniform in 20–5 000 km; the truth somewhere inside, often near the edge.
         let r = 20_000.0 * (250.0f64).powf(rng.unit());
-        let frac = if rng.below(2) == 0 { rng.range(0.9, 1.0) } else { rng.unit() };
+        let frac = if rng.below(2) == 0 {
+            rng.range(0.9, 1.0)
+        } else {
+            rng.unit()
+        };
         let (lat, lon) = g.direct(truth.0, truth.1, rng.range(-180.0, 180.0), r * frac);
         caps.push(Cap::new(lat, lon, r).unwrap());
     }
     let (policy, label) = random_policy(rng, world, truth);
-    Scenario { truth, caps, policy, label }
+    Scenario {
+        truth,
+        caps,
+        policy,
+        label,
+    }
 }
 
 /// Geodesic samples of `∩ caps` grown by `grow_m`: points around the smallest cap's centre,
 /// kept if within every (grown) cap by geographiclib's inverse, plus `extra` points.
-fn samples(rng: &mut Rng, caps: &[Cap], grow_m: f64, n: usize, extra: &[(f64, f64)]) -> Vec<(f64, f64)> {
+fn samples(
+    rng: &mut Rng,
+    caps: &[Cap],
+    grow_m: f64,
+    n: usize,
+    extra: &[(f64, f64)],
+) -> Vec<(f64, f64)> {
     let g = Geodesic::wgs84();
     let inside = |p: (f64, f64)| {
         caps.iter().all(|c| {
@@ -155,13 +196,25 @@ fn samples(rng: &mut Rng, caps: &[Cap], grow_m: f64, n: usize, extra: &[(f64, f6
             s <= c.radius_m + grow_m
         })
     };
-    let small = caps.iter().min_by(|a, b| a.radius_m.total_cmp(&b.radius_m)).unwrap();
+    let small = caps
+        .iter()
+        .min_by(|a, b| a.radius_m.total_cmp(&b.radius_m))
+        .unwrap();
     let mut out: Vec<(f64, f64)> = extra.iter().copied().filter(|&p| inside(p)).collect();
     let mut tries = 0;
     while out.len() < n && tries < n * 8 {
         tries += 1;
-        let u = if rng.below(3) == 0 { rng.range(0.95, 1.0) } else { rng.unit().sqrt() };
-        let p = g.direct(small.center_lat, small.center_lon, rng.range(-180.0, 180.0), (small.radius_m + grow_m) * u);
+        let u = if rng.below(3) == 0 {
+            rng.range(0.95, 1.0)
+        } else {
+            rng.unit().sqrt()
+        };
+        let p = g.direct(
+            small.center_lat,
+            small.center_lon,
+            rng.range(-180.0, 180.0),
+            (small.radius_m + grow_m) * u,
+        );
         if inside(p) {
             out.push(p);
         }
@@ -188,7 +241,14 @@ fn disallowed_vertices(world: &World, policy: &Policy) -> Vec<(f64, f64, Vec3)> 
     static ALL: std::sync::OnceLock<Vec<Vec<(f64, f64, Vec3)>>> = std::sync::OnceLock::new();
     let all = ALL.get_or_init(|| {
         (0..n)
-            .map(|f| world.rings(f).into_iter().flatten().map(|(lon, lat)| (lat, lon, Vec3::from_lat_lon_deg(lat, lon))).collect())
+            .map(|f| {
+                world
+                    .rings(f)
+                    .into_iter()
+                    .flatten()
+                    .map(|(lon, lat)| (lat, lon, Vec3::from_lat_lon_deg(lat, lon)))
+                    .collect()
+            })
             .collect()
     });
     let mut out = Vec::new();
@@ -206,10 +266,17 @@ fn any_vertex_within(caps: &[Cap], grow_m: f64, vertices: &[(f64, f64, Vec3)]) -
     let g = Geodesic::wgs84();
     let centers: Vec<(Vec3, f64)> = caps
         .iter()
-        .map(|c| (Vec3::from_lat_lon_deg(c.center_lat, c.center_lon), ((c.radius_m + grow_m) * 1.01 + 1000.0) / 6_335_000.0))
+        .map(|c| {
+            (
+                Vec3::from_lat_lon_deg(c.center_lat, c.center_lon),
+                ((c.radius_m + grow_m) * 1.01 + 1000.0) / 6_335_000.0,
+            )
+        })
         .collect();
     vertices.iter().any(|&(lat, lon, v)| {
-        centers.iter().all(|(c, a)| *a >= std::f64::consts::PI || angle(*c, v) <= *a)
+        centers
+            .iter()
+            .all(|(c, a)| *a >= std::f64::consts::PI || angle(*c, v) <= *a)
             && caps.iter().all(|c| {
                 let s: f64 = g.inverse(c.center_lat, c.center_lon, lat, lon);
                 s <= c.radius_m + grow_m
@@ -218,15 +285,21 @@ fn any_vertex_within(caps: &[Cap], grow_m: f64, vertices: &[(f64, f64, Vec3)]) -
 }
 
 fn scenario_count() -> usize {
-    std::env::var("LIGHTCONE_REFEREE_SCENARIOS").ok().and_then(|s| s.parse().ok()).unwrap_or(250)
+    std::env::var("LIGHTCONE_REFEREE_SCENARIOS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(250)
 }
 
 #[test]
 fn referee_finds_no_unsound_verdict() {
     let world = World::embedded();
     let n = scenario_count();
-    let only: Option<usize> = std::env::var("LIGHTCONE_REFEREE_ONLY").ok().and_then(|s| s.parse().ok());
-    let (mut unsound, mut decisive_ok, mut all_allowed, mut kinds) = (0usize, 0usize, 0usize, [0usize; 4]);
+    let only: Option<usize> = std::env::var("LIGHTCONE_REFEREE_ONLY")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    let (mut unsound, mut decisive_ok, mut all_allowed, mut kinds) =
+        (0usize, 0usize, 0usize, [0usize; 4]);
     let mut samples_checked = 0usize;
     let started = std::time::Instant::now();
     let mut engine_time = std::time::Duration::ZERO;
@@ -246,8 +319,18 @@ fn referee_finds_no_unsound_verdict() {
             VerdictKind::Inconclusive => 2,
             VerdictKind::Inconsistent => 3,
         }] += 1;
-        let ctx = || format!("scenario {i}: truth {:?}, policy {:?}, caps {:?}, verdict {:?}", sc.truth, sc.label, sc.caps, v);
-        assert_ne!(v.kind, VerdictKind::Inconsistent, "true position excluded: {}", ctx());
+        let ctx = || {
+            format!(
+                "scenario {i}: truth {:?}, policy {:?}, caps {:?}, verdict {:?}",
+                sc.truth, sc.label, sc.caps, v
+            )
+        };
+        assert_ne!(
+            v.kind,
+            VerdictKind::Inconsistent,
+            "true position excluded: {}",
+            ctx()
+        );
         let pts = samples(&mut rng, &sc.caps, 0.0, 120, &[sc.truth]);
         samples_checked += pts.len();
         for &(lat, lon) in &pts {
@@ -264,15 +347,27 @@ fn referee_finds_no_unsound_verdict() {
             }
         }
         if let Some(w) = &v.witness {
-            assert!(!sc.policy.classify(world, w.lat, w.lon).0, "witness allowed: {}", ctx());
+            assert!(
+                !sc.policy.classify(world, w.lat, w.lon).0,
+                "witness allowed: {}",
+                ctx()
+            );
         } else {
-            assert_ne!(v.kind, VerdictKind::Inconclusive, "inconclusive without witness: {}", ctx());
+            assert_ne!(
+                v.kind,
+                VerdictKind::Inconclusive,
+                "inconclusive without witness: {}",
+                ctx()
+            );
         }
         // Decisiveness: the referee finds F (and 20 km around it) all allowed.
         let grown = samples(&mut rng, &sc.caps, 20_000.0, 120, &[sc.truth]);
         // Samples miss small islands; also ask whether any border vertex of a region the policy
         // does not allow lies within 20 km of F.
-        if pts.iter().chain(grown.iter()).all(|&(lat, lon)| sc.policy.classify(world, lat, lon).0)
+        if pts
+            .iter()
+            .chain(grown.iter())
+            .all(|&(lat, lon)| sc.policy.classify(world, lat, lon).0)
             && !any_vertex_within(&sc.caps, 20_000.0, &disallowed_vertices(world, &sc.policy))
         {
             all_allowed += 1;
@@ -282,14 +377,34 @@ fn referee_finds_no_unsound_verdict() {
                 let g = Geodesic::wgs84();
                 let w = v.witness.as_ref();
                 let out: Vec<f64> = w
-                    .map(|w| sc.caps.iter().map(|c| { let d: f64 = g.inverse(c.center_lat, c.center_lon, w.lat, w.lon); (d - c.radius_m) / 1000.0 }).collect())
+                    .map(|w| {
+                        sc.caps
+                            .iter()
+                            .map(|c| {
+                                let d: f64 = g.inverse(c.center_lat, c.center_lon, w.lat, w.lon);
+                                (d - c.radius_m) / 1000.0
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
-                println!("missed {i}: {:?} radii km {:?} witness {:?} km outside caps {:?}", v.kind,
-                    sc.caps.iter().map(|c| (c.radius_m / 1000.0).round()).collect::<Vec<_>>(), w, out);
+                println!(
+                    "missed {i}: {:?} radii km {:?} witness {:?} km outside caps {:?}",
+                    v.kind,
+                    sc.caps
+                        .iter()
+                        .map(|c| (c.radius_m / 1000.0).round())
+                        .collect::<Vec<_>>(),
+                    w,
+                    out
+                );
             }
         }
     }
-    let share = if all_allowed == 0 { 1.0 } else { decisive_ok as f64 / all_allowed as f64 };
+    let share = if all_allowed == 0 {
+        1.0
+    } else {
+        decisive_ok as f64 / all_allowed as f64
+    };
     println!(
         "referee: {n} scenarios, {samples_checked} geodesic samples, {unsound} unsound; verdicts \
          compliant {} violation {} inconclusive {} inconsistent {}; decisiveness {decisive_ok}/{all_allowed} = {:.2} %; \
@@ -319,7 +434,12 @@ fn more_evidence_never_flips_a_decided_verdict() {
         let v1 = evaluate(world, &sc.policy, &sc.caps).unwrap().kind;
         // Add a measurement (any cap: F can only shrink) ...
         let r = 20_000.0 * (250.0f64).powf(rng.unit());
-        let (lat, lon) = g.direct(sc.truth.0, sc.truth.1, rng.range(-180.0, 180.0), r * rng.unit() * 1.5);
+        let (lat, lon) = g.direct(
+            sc.truth.0,
+            sc.truth.1,
+            rng.range(-180.0, 180.0),
+            r * rng.unit() * 1.5,
+        );
         let mut more = sc.caps.clone();
         more.push(Cap::new(lat, lon, r).unwrap());
         // ... or shrink one bound.
@@ -329,7 +449,10 @@ fn more_evidence_never_flips_a_decided_verdict() {
         for (what, caps) in [("added", &more), ("shrunk", &shrunk)] {
             let v2 = evaluate(world, &sc.policy, caps).unwrap().kind;
             if matches!(v1, VerdictKind::Compliant | VerdictKind::Violation) {
-                assert!(v2 == v1 || v2 == VerdictKind::Inconsistent, "scenario {i} {what}: {v1:?} -> {v2:?}");
+                assert!(
+                    v2 == v1 || v2 == VerdictKind::Inconsistent,
+                    "scenario {i} {what}: {v1:?} -> {v2:?}"
+                );
             }
             if v1 == VerdictKind::Inconsistent {
                 assert_eq!(v2, VerdictKind::Inconsistent, "scenario {i} {what}");
@@ -348,13 +471,27 @@ fn spherical_caps_contain_geodesic_caps() {
     let r_mean = 6_371_008.8;
     let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
     for i in 0..20_000 {
-        let lat1 = if i % 4 == 0 { rng.range(-90.0, 90.0) } else { rng.range(-1.0, 1.0).asin().to_degrees() };
+        let lat1 = if i % 4 == 0 {
+            rng.range(-90.0, 90.0)
+        } else {
+            rng.range(-1.0, 1.0).asin().to_degrees()
+        };
         let lon1 = rng.range(-180.0, 180.0);
-        let s = if i % 2 == 0 { rng.range(1.0, 5_000.0) } else { rng.range(1_000.0, 9_000_000.0) };
+        let s = if i % 2 == 0 {
+            rng.range(1.0, 5_000.0)
+        } else {
+            rng.range(1_000.0, 9_000_000.0)
+        };
         let (lat2, lon2) = g.direct(lat1, lon1, rng.range(-180.0, 180.0), s);
-        let a = angle(Vec3::from_lat_lon_deg(lat1, lon1), Vec3::from_lat_lon_deg(lat2, lon2));
+        let a = angle(
+            Vec3::from_lat_lon_deg(lat1, lon1),
+            Vec3::from_lat_lon_deg(lat2, lon2),
+        );
         let s_true: f64 = g.inverse(lat1, lon1, lat2, lon2);
-        assert!(a <= region::outer_angle(lat1, s_true), "lat {lat1} s {s_true}: {a}");
+        assert!(
+            a <= region::outer_angle(lat1, s_true),
+            "lat {lat1} s {s_true}: {a}"
+        );
         assert!(a <= s_true / M_MIN + 1e-12);
         if s_true > 0.5 {
             let ratio = a * r_mean / s_true;
@@ -375,12 +512,20 @@ fn feasible_region_summary_is_conservative() {
         let caps: Vec<Cap> = (0..2 + rng.below(5))
             .map(|_| {
                 let r = rng.range(10_000.0, 3_000_000.0);
-                let (lat, lon) = g.direct(truth.0, truth.1, rng.range(-180.0, 180.0), r * rng.unit());
+                let (lat, lon) =
+                    g.direct(truth.0, truth.1, rng.range(-180.0, 180.0), r * rng.unit());
                 Cap::new(lat, lon, r).unwrap()
             })
             .collect();
-        let s = region::feasible_region_summary(&caps).unwrap().expect("truth is in F");
-        let d: f64 = g.inverse(s.enclosing.center_lat, s.enclosing.center_lon, truth.0, truth.1);
+        let s = region::feasible_region_summary(&caps)
+            .unwrap()
+            .expect("truth is in F");
+        let d: f64 = g.inverse(
+            s.enclosing.center_lat,
+            s.enclosing.center_lon,
+            truth.0,
+            truth.1,
+        );
         assert!(d <= s.enclosing.radius_m);
         // The representative point is in F (up to the proven margin).
         for c in &caps {

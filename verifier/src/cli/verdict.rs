@@ -20,8 +20,10 @@ pub struct VerdictArgs {
 pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
     use lightcone_verifier::geo::GeoError;
     let policy = Policy::load(&args.policy)?;
-    let text = std::fs::read_to_string(&args.scenario)
-        .map_err(|source| GeoError::Io { path: args.scenario.clone(), source })?;
+    let text = std::fs::read_to_string(&args.scenario).map_err(|source| GeoError::Io {
+        path: args.scenario.clone(),
+        source,
+    })?;
     let scenario = Scenario::from_json_str(&text)?;
     let speed = scenario.speed_or(policy.speed)?;
     let caps = scenario.caps(speed)?;
@@ -37,10 +39,13 @@ pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
         out["feasible_point"] = json!({"lat": lat, "lon": lon});
     }
     if let Some(w) = &verdict.witness {
-        out["witness"] = json!({"lat": w.lat, "lon": w.lon, "region": w.region, "in_region": w.in_region});
+        out["witness"] =
+            json!({"lat": w.lat, "lon": w.lon, "region": w.region, "in_region": w.in_region});
     }
     if verdict.kind == VerdictKind::Inconsistent {
-        out["note"] = json!("the measurements cannot all be true: a landmark lies or is misplaced, or the speed assumption is wrong");
+        out["note"] = json!(
+            "the measurements cannot all be true: a landmark lies or is misplaced, or the speed assumption is wrong"
+        );
     }
     println!("{out}");
     Ok(())

@@ -18,7 +18,8 @@ use std::sync::OnceLock;
 pub static EMBEDDED_TOPOJSON: &str = include_str!("../../data/countries-10m.json");
 
 /// SHA-256 of [`EMBEDDED_TOPOJSON`], as recorded in `verifier/data/PROVENANCE.md`.
-pub const EMBEDDED_SHA256: &str = "3bc6f1d367a9bcec479841bae0e76092f512838411d0cef124e92eec4db45f79";
+pub const EMBEDDED_SHA256: &str =
+    "3bc6f1d367a9bcec479841bae0e76092f512838411d0cef124e92eec4db45f79";
 
 /// Largest number of points accepted from user data (after densification).
 const MAX_POINTS: usize = 20_000_000;
@@ -66,7 +67,8 @@ struct TopoGeometry {
 
 fn prop_str(props: &Option<BTreeMap<String, serde_json::Value>>, keys: &[&str]) -> Option<String> {
     let props = props.as_ref()?;
-    keys.iter().find_map(|k| props.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+    keys.iter()
+        .find_map(|k| props.get(*k).and_then(|v| v.as_str()).map(str::to_string))
 }
 
 fn id_string(id: &Option<serde_json::Value>) -> Option<String> {
@@ -100,7 +102,10 @@ impl World {
     /// The embedded borders, or the reason they failed to decode.
     pub fn try_embedded() -> Result<&'static World, GeoError> {
         EMBEDDED
-            .get_or_init(|| World::from_topojson_str(EMBEDDED_TOPOJSON, Some("countries")).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                World::from_topojson_str(EMBEDDED_TOPOJSON, Some("countries"))
+                    .map_err(|e| e.to_string())
+            })
             .as_ref()
             .map_err(|e| GeoError::Borders(e.clone()))
     }
@@ -109,9 +114,13 @@ impl World {
     /// rings) from the named object, or the first object if `object` is `None`. Features carry
     /// their ISO 3166-1 numeric code as `id` and their name as `properties.name`.
     pub fn from_topojson_str(text: &str, object: Option<&str>) -> Result<World, GeoError> {
-        let topo: Topology = serde_json::from_str(text).map_err(|e| bad(format!("TopoJSON: {e}")))?;
+        let topo: Topology =
+            serde_json::from_str(text).map_err(|e| bad(format!("TopoJSON: {e}")))?;
         if topo.kind != "Topology" {
-            return Err(bad(format!("TopoJSON: type is {:?}, not \"Topology\"", topo.kind)));
+            return Err(bad(format!(
+                "TopoJSON: type is {:?}, not \"Topology\"",
+                topo.kind
+            )));
         }
         let total: usize = topo.arcs.iter().map(Vec::len).sum();
         if total > MAX_POINTS {
@@ -127,7 +136,10 @@ impl World {
                         .map(|d| {
                             x += d[0];
                             y += d[1];
-                            [x * t.scale[0] + t.translate[0], y * t.scale[1] + t.translate[1]]
+                            [
+                                x * t.scale[0] + t.translate[0],
+                                y * t.scale[1] + t.translate[1],
+                            ]
                         })
                         .collect()
                 })
@@ -135,35 +147,61 @@ impl World {
             None => topo.arcs,
         };
         let obj = match object {
-            Some(name) => topo.objects.get(name).ok_or_else(|| bad(format!("TopoJSON: no object {name:?}")))?,
-            None => topo.objects.values().next().ok_or_else(|| bad("TopoJSON: no objects"))?,
+            Some(name) => topo
+                .objects
+                .get(name)
+                .ok_or_else(|| bad(format!("TopoJSON: no object {name:?}")))?,
+            None => topo
+                .objects
+                .values()
+                .next()
+                .ok_or_else(|| bad("TopoJSON: no objects"))?,
         };
         if obj.kind != "GeometryCollection" {
-            return Err(bad(format!("TopoJSON: object is a {}, not a GeometryCollection", obj.kind)));
+            return Err(bad(format!(
+                "TopoJSON: object is a {}, not a GeometryCollection",
+                obj.kind
+            )));
         }
         let mut features = Vec::new();
         for (i, g) in obj.geometries.iter().enumerate() {
             let id = id_string(&g.id);
-            let code: Option<&'static CountryCode> =
-                id.as_deref().and_then(|s| s.parse::<u16>().ok()).and_then(by_numeric);
+            let code: Option<&'static CountryCode> = id
+                .as_deref()
+                .and_then(|s| s.parse::<u16>().ok())
+                .and_then(by_numeric);
             let name = prop_str(&g.properties, &["name", "NAME"])
                 .or_else(|| code.map(|c| c.name.to_string()))
                 .or(id)
                 .unwrap_or_else(|| format!("feature {i}"));
             let polygons: Vec<Vec<Vec<i32>>> = match (g.kind.as_deref(), &g.arcs) {
-                (Some("Polygon"), Some(a)) => vec![serde_json::from_value(a.clone()).map_err(|e| bad(format!("{name}: {e}")))?],
-                (Some("MultiPolygon"), Some(a)) => serde_json::from_value(a.clone()).map_err(|e| bad(format!("{name}: {e}")))?,
+                (Some("Polygon"), Some(a)) => {
+                    vec![serde_json::from_value(a.clone())
+                        .map_err(|e| bad(format!("{name}: {e}")))?]
+                }
+                (Some("MultiPolygon"), Some(a)) => {
+                    serde_json::from_value(a.clone()).map_err(|e| bad(format!("{name}: {e}")))?
+                }
                 (Some("Polygon" | "MultiPolygon"), None) | (None, _) => continue,
-                (Some(other), _) => return Err(bad(format!("{name}: unsupported geometry type {other:?}"))),
+                (Some(other), _) => {
+                    return Err(bad(format!("{name}: unsupported geometry type {other:?}")))
+                }
             };
             features.push((name, code, polygons));
         }
-        World::build(RawWorld { arcs, features, partition: true })
+        World::build(RawWorld {
+            arcs,
+            features,
+            partition: true,
+        })
     }
 
     /// Reads user polygons from a GeoJSON file (see [`World::from_geojson_str`]).
     pub fn load_geojson(path: &Path) -> Result<World, GeoError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GeoError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| GeoError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         World::from_geojson_str(&text)
     }
 
@@ -174,7 +212,8 @@ impl World {
     /// `NAME`, or its `id`) and gets an ISO code from `properties.iso_a2`/`iso_a3` or an `id`
     /// that is a code. Regions may overlap; the engine then treats every border conservatively.
     pub fn from_geojson_str(text: &str) -> Result<World, GeoError> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(format!("GeoJSON: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("GeoJSON: {e}")))?;
         let mut arcs: Vec<Vec<[f64; 2]>> = Vec::new();
         let mut features = Vec::new();
         let mut total = 0usize;
@@ -193,24 +232,51 @@ impl World {
                 Some("Feature") => (item.get("geometry"), item.get("properties"), item.get("id")),
                 _ => (Some(item), None, None),
             };
-            let Some(geometry) = geometry.filter(|g| !g.is_null()) else { continue };
-            let prop = |k: &str| props.and_then(|p| p.get(k)).and_then(|x| x.as_str()).map(str::to_string);
-            let id_s = id.and_then(|x| x.as_str().map(str::to_string).or_else(|| x.as_u64().map(|n| n.to_string())));
+            let Some(geometry) = geometry.filter(|g| !g.is_null()) else {
+                continue;
+            };
+            let prop = |k: &str| {
+                props
+                    .and_then(|p| p.get(k))
+                    .and_then(|x| x.as_str())
+                    .map(str::to_string)
+            };
+            let id_s = id.and_then(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .or_else(|| x.as_u64().map(|n| n.to_string()))
+            });
             let code = prop("iso_a2")
                 .or_else(|| prop("ISO_A2"))
                 .and_then(|c| by_code(&c))
-                .or_else(|| prop("iso_a3").or_else(|| prop("ISO_A3")).and_then(|c| by_code(&c)))
+                .or_else(|| {
+                    prop("iso_a3")
+                        .or_else(|| prop("ISO_A3"))
+                        .and_then(|c| by_code(&c))
+                })
                 .or_else(|| id_s.as_deref().and_then(by_code));
             let name = prop("name")
                 .or_else(|| prop("NAME"))
                 .or_else(|| id_s.clone())
                 .or_else(|| code.map(|c| c.name.to_string()))
                 .unwrap_or_else(|| format!("region {}", i + 1));
-            let coords = geometry.get("coordinates").cloned().unwrap_or(serde_json::Value::Null);
-            let polys: Vec<Vec<Vec<Vec<f64>>>> = match geometry.get("type").and_then(|t| t.as_str()) {
-                Some("Polygon") => vec![serde_json::from_value(coords).map_err(|e| bad(format!("{name}: {e}")))?],
-                Some("MultiPolygon") => serde_json::from_value(coords).map_err(|e| bad(format!("{name}: {e}")))?,
-                other => return Err(bad(format!("{name}: unsupported geometry type {other:?} (need Polygon or MultiPolygon)"))),
+            let coords = geometry
+                .get("coordinates")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            let polys: Vec<Vec<Vec<Vec<f64>>>> = match geometry.get("type").and_then(|t| t.as_str())
+            {
+                Some("Polygon") => {
+                    vec![serde_json::from_value(coords).map_err(|e| bad(format!("{name}: {e}")))?]
+                }
+                Some("MultiPolygon") => {
+                    serde_json::from_value(coords).map_err(|e| bad(format!("{name}: {e}")))?
+                }
+                other => {
+                    return Err(bad(format!(
+                        "{name}: unsupported geometry type {other:?} (need Polygon or MultiPolygon)"
+                    )))
+                }
             };
             let mut polygons = Vec::new();
             for poly in polys {
@@ -221,7 +287,8 @@ impl World {
                     if total > MAX_POINTS {
                         return Err(bad("GeoJSON: too many points"));
                     }
-                    let idx = i32::try_from(arcs.len()).map_err(|_| bad("GeoJSON: too many rings"))?;
+                    let idx =
+                        i32::try_from(arcs.len()).map_err(|_| bad("GeoJSON: too many rings"))?;
                     arcs.push(pts);
                     rings.push(vec![idx]);
                 }
@@ -233,7 +300,11 @@ impl World {
         }
         // Winding is left to the area rule of `World::build`: the smaller side for exterior
         // rings, the larger for holes, whichever way the file runs.
-        World::build(RawWorld { arcs, features, partition: false })
+        World::build(RawWorld {
+            arcs,
+            features,
+            partition: false,
+        })
     }
 }
 
@@ -248,7 +319,9 @@ fn densify(ring: &[Vec<f64>], name: &str) -> Result<Vec<[f64; 2]>, GeoError> {
         pts.push([lon, lat]);
     }
     if pts.len() < 3 {
-        return Err(bad(format!("{name}: a ring needs at least three positions")));
+        return Err(bad(format!(
+            "{name}: a ring needs at least three positions"
+        )));
     }
     if pts.first() != pts.last() {
         if let Some(&f) = pts.first() {
@@ -257,8 +330,12 @@ fn densify(ring: &[Vec<f64>], name: &str) -> Result<Vec<[f64; 2]>, GeoError> {
     }
     let mut out = Vec::with_capacity(pts.len());
     for w in pts.windows(2) {
-        let (Some(a), Some(b)) = (w.first(), w.get(1)) else { continue };
-        let steps = ((b[0] - a[0]).abs().max((b[1] - a[1]).abs()) / GEOJSON_STEP_DEG).ceil().max(1.0);
+        let (Some(a), Some(b)) = (w.first(), w.get(1)) else {
+            continue;
+        };
+        let steps = ((b[0] - a[0]).abs().max((b[1] - a[1]).abs()) / GEOJSON_STEP_DEG)
+            .ceil()
+            .max(1.0);
         if steps > 1e6 {
             return Err(bad(format!("{name}: edge too long")));
         }

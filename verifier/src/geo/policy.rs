@@ -43,12 +43,16 @@ impl SpeedSpec {
                 ))),
             },
             SpeedSpec::MetresPerSecond(v) => {
-                if !v.is_finite() || *v <= 0.0 || *v > lightcone::distance::SPEED_OF_LIGHT_M_PER_S as f64 {
+                if !v.is_finite()
+                    || *v <= 0.0
+                    || *v > lightcone::distance::SPEED_OF_LIGHT_M_PER_S as f64
+                {
                     return Err(GeoError::Policy(format!(
                         "speed {v} m/s: must be > 0 and at most c = 299792458 m/s"
                     )));
                 }
-                Speed::from_m_per_s(v.ceil() as u64).map_err(|e| GeoError::Policy(format!("speed {v}: {e}")))
+                Speed::from_m_per_s(v.ceil() as u64)
+                    .map_err(|e| GeoError::Policy(format!("speed {v}: {e}")))
             }
         }
     }
@@ -92,8 +96,12 @@ impl Compiled {
         if set.is_empty() {
             return self.sea_ok;
         }
-        let p = set.iter().any(|&f| self.permitted.get(f).copied().unwrap_or(false));
-        let x = set.iter().any(|&f| self.forbidden.get(f).copied().unwrap_or(true));
+        let p = set
+            .iter()
+            .any(|&f| self.permitted.get(f).copied().unwrap_or(false));
+        let x = set
+            .iter()
+            .any(|&f| self.forbidden.get(f).copied().unwrap_or(true));
         p && !x
     }
 }
@@ -129,7 +137,9 @@ impl Policy {
     pub fn from_toml_str_for(text: &str, world: &World) -> Result<Policy, GeoError> {
         let file: PolicyFile = toml::from_str(text).map_err(|e| GeoError::Policy(e.to_string()))?;
         if file.borders.is_some() {
-            return Err(GeoError::Policy("\"borders\" needs a policy file path; use Policy::load".into()));
+            return Err(GeoError::Policy(
+                "\"borders\" needs a policy file path; use Policy::load".into(),
+            ));
         }
         Policy::from_file(file, world, None)
     }
@@ -137,8 +147,12 @@ impl Policy {
     /// Reads a policy file; a `borders = "file.geojson"` key (relative to the policy's
     /// directory) replaces the embedded countries with the user's polygons.
     pub fn load(path: &Path) -> Result<Policy, GeoError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GeoError::Io { path: path.to_path_buf(), source })?;
-        let file: PolicyFile = toml::from_str(&text).map_err(|e| GeoError::Policy(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|source| GeoError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file: PolicyFile = toml::from_str(&text)
+            .map_err(|e| GeoError::Policy(format!("{}: {e}", path.display())))?;
         match &file.borders {
             None => {
                 let world = World::try_embedded()?;
@@ -154,7 +168,11 @@ impl Policy {
         }
     }
 
-    fn from_file(file: PolicyFile, world: &World, owned: Option<Arc<World>>) -> Result<Policy, GeoError> {
+    fn from_file(
+        file: PolicyFile,
+        world: &World,
+        owned: Option<Arc<World>>,
+    ) -> Result<Policy, GeoError> {
         let speed = match &file.speed {
             Some(s) => s.resolve()?,
             None => Speed::LIGHT,
@@ -163,12 +181,16 @@ impl Policy {
             None | Some("permitted") => true,
             Some("forbidden") => false,
             Some(other) => {
-                return Err(GeoError::Policy(format!("sea = {other:?}: use \"permitted\" or \"forbidden\"")))
+                return Err(GeoError::Policy(format!(
+                    "sea = {other:?}: use \"permitted\" or \"forbidden\""
+                )))
             }
         };
         let margin_km = file.border_margin_km.unwrap_or(0.0);
         if !margin_km.is_finite() || !(0.0..=20_000.0).contains(&margin_km) {
-            return Err(GeoError::Policy(format!("border_margin_km = {margin_km}: need 0 ≤ km ≤ 20000")));
+            return Err(GeoError::Policy(format!(
+                "border_margin_km = {margin_km}: need 0 ≤ km ≤ 20000"
+            )));
         }
         let permitted = file.permitted.unwrap_or_else(|| vec!["*".to_string()]);
         let forbidden = file.forbidden.unwrap_or_default();
@@ -180,7 +202,13 @@ impl Policy {
             border_margin_m: margin_km * 1000.0,
             borders: None,
             world: owned,
-            compiled: Arc::new(Compiled { world_id: 0, permitted: vec![], forbidden: vec![], sea_ok: true, relevant: vec![] }),
+            compiled: Arc::new(Compiled {
+                world_id: 0,
+                permitted: vec![],
+                forbidden: vec![],
+                sea_ok: true,
+                relevant: vec![],
+            }),
         };
         p.compiled = Arc::new(p.compile(world)?);
         Ok(p)
@@ -226,7 +254,13 @@ impl Policy {
                 }
             }
         }
-        let mut c = Compiled { world_id: world.id(), permitted, forbidden, sea_ok: self.sea_permitted, relevant: Vec::new() };
+        let mut c = Compiled {
+            world_id: world.id(),
+            permitted,
+            forbidden,
+            sea_ok: self.sea_permitted,
+            relevant: Vec::new(),
+        };
         c.relevant = relevant_arcs(world, &c);
         Ok(c)
     }
@@ -238,7 +272,10 @@ impl Policy {
     /// the point is reported as not allowed.
     pub fn classify<'w>(&self, world: &'w World, lat: f64, lon: f64) -> (bool, Option<&'w str>) {
         let set = world.containing(lat, lon);
-        let label = set.first().and_then(|&f| world.features().get(f)).map(|f| f.label());
+        let label = set
+            .first()
+            .and_then(|&f| world.features().get(f))
+            .map(|f| f.label());
         match self.compiled_for(world) {
             Ok(c) => (c.allowed(&set), label),
             Err(_) => (false, label),
@@ -278,7 +315,9 @@ pub fn resolve(world: &World, name: &str) -> Result<Vec<usize>, GeoError> {
     let ids: Vec<usize> = feats
         .iter()
         .enumerate()
-        .filter(|(_, f)| f.name.eq_ignore_ascii_case(t) || f.code.is_some_and(|c| c.name.eq_ignore_ascii_case(t)))
+        .filter(|(_, f)| {
+            f.name.eq_ignore_ascii_case(t) || f.code.is_some_and(|c| c.name.eq_ignore_ascii_case(t))
+        })
         .map(|(i, _)| i)
         .collect();
     if !ids.is_empty() {
@@ -296,7 +335,10 @@ pub fn resolve(world: &World, name: &str) -> Result<Vec<usize>, GeoError> {
     if world.is_partition() {
         candidates.extend(CODES.iter().map(|c| c.name));
     }
-    Err(GeoError::UnknownRegion { name: t.to_string(), suggestions: close_matches(t, candidates, 4) })
+    Err(GeoError::UnknownRegion {
+        name: t.to_string(),
+        suggestions: close_matches(t, candidates, 4),
+    })
 }
 
 /// The arcs across which the policy's "allowed" can change.
@@ -309,16 +351,23 @@ pub fn resolve(world: &World, name: &str) -> Result<Vec<usize>, GeoError> {
 /// apart.
 fn relevant_arcs(world: &World, c: &Compiled) -> Vec<u32> {
     let n = world.features().len();
-    let any_p_nf = (0..n).any(|f| c.permitted.get(f) == Some(&true) && c.forbidden.get(f) == Some(&false));
-    let any_np_f = (0..n).any(|f| c.permitted.get(f) == Some(&false) && c.forbidden.get(f) == Some(&true));
-    let any_np_nf = (0..n).any(|f| c.permitted.get(f) == Some(&false) && c.forbidden.get(f) == Some(&false));
+    let any_p_nf =
+        (0..n).any(|f| c.permitted.get(f) == Some(&true) && c.forbidden.get(f) == Some(&false));
+    let any_np_f =
+        (0..n).any(|f| c.permitted.get(f) == Some(&false) && c.forbidden.get(f) == Some(&true));
+    let any_np_nf =
+        (0..n).any(|f| c.permitted.get(f) == Some(&false) && c.forbidden.get(f) == Some(&false));
     let any_p = c.permitted.iter().any(|&p| p);
     let any_f = c.forbidden.iter().any(|&x| x);
     let mut out = Vec::new();
     for ai in 0..world.arc_count() {
         let users = world.arc_sides(ai);
         let right: Vec<usize> = users.iter().filter(|u| u.1).map(|u| u.0 as usize).collect();
-        let left: Vec<usize> = users.iter().filter(|u| !u.1).map(|u| u.0 as usize).collect();
+        let left: Vec<usize> = users
+            .iter()
+            .filter(|u| !u.1)
+            .map(|u| u.0 as usize)
+            .collect();
         let differs = if world.is_partition() {
             c.allowed(&left) != c.allowed(&right)
         } else {

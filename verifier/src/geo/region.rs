@@ -64,7 +64,11 @@ pub struct Cap {
 impl Cap {
     /// A validated cap: finite in-range coordinates, finite non-negative radius.
     pub fn new(center_lat: f64, center_lon: f64, radius_m: f64) -> Result<Cap, GeoError> {
-        let c = Cap { center_lat, center_lon, radius_m };
+        let c = Cap {
+            center_lat,
+            center_lon,
+            radius_m,
+        };
         c.validate()?;
         Ok(c)
     }
@@ -95,8 +99,10 @@ pub fn sphere_caps(caps: &[Cap], extra_m: f64) -> Vec<SphereCap> {
         .iter()
         .filter_map(|c| {
             let theta = outer_angle(c.center_lat, c.radius_m) + extra;
-            (theta.is_finite() && theta < FRAC_PI_2 - 1e-6)
-                .then(|| SphereCap { center: Vec3::from_lat_lon_deg(c.center_lat, c.center_lon), theta })
+            (theta.is_finite() && theta < FRAC_PI_2 - 1e-6).then(|| SphereCap {
+                center: Vec3::from_lat_lon_deg(c.center_lat, c.center_lon),
+                theta,
+            })
         })
         .collect();
     out.sort_by(|a, b| a.theta.total_cmp(&b.theta));
@@ -105,7 +111,9 @@ pub fn sphere_caps(caps: &[Cap], extra_m: f64) -> Vec<SphereCap> {
 
 /// Minimum over caps of (radius − angle to `p`): positive inside all caps.
 fn depth(caps: &[SphereCap], p: Vec3) -> f64 {
-    caps.iter().map(|c| c.theta - angle(c.center, p)).fold(f64::INFINITY, f64::min)
+    caps.iter()
+        .map(|c| c.theta - angle(c.center, p))
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// A point of `∩ caps` (up to [`POINT_TOLERANCE_RAD`]), or `None` if the intersection is
@@ -123,7 +131,10 @@ pub fn find_point(caps: &[SphereCap]) -> Option<Vec3> {
         return Some(Vec3::NORTH);
     }
     // Chord tests (a few flops each) with the tolerance; exact angles only for the final pick.
-    let limits: Vec<(Vec3, f64)> = caps.iter().map(|c| (c.center, c.chord2(POINT_TOLERANCE_RAD))).collect();
+    let limits: Vec<(Vec3, f64)> = caps
+        .iter()
+        .map(|c| (c.center, c.chord2(POINT_TOLERANCE_RAD)))
+        .collect();
     let ok = |p: Vec3| limits.iter().all(|(c, l)| p.dist2(*c) <= *l);
     let mut found: Vec<Vec3> = Vec::new();
     for c in caps {
@@ -152,7 +163,9 @@ pub fn find_point(caps: &[SphereCap]) -> Option<Vec3> {
             return Some(m);
         }
     }
-    found.into_iter().max_by(|a, b| depth(caps, *a).total_cmp(&depth(caps, *b)))
+    found
+        .into_iter()
+        .max_by(|a, b| depth(caps, *a).total_cmp(&depth(caps, *b)))
 }
 
 /// What a map or an impossible-travel check needs to know about a feasible region.
@@ -174,14 +187,24 @@ pub fn feasible_region_summary(caps: &[Cap]) -> Result<Option<RegionSummary>, Ge
         c.validate()?;
     }
     let sphere = sphere_caps(caps, 0.0);
-    let Some(p) = find_point(&sphere) else { return Ok(None) };
+    let Some(p) = find_point(&sphere) else {
+        return Ok(None);
+    };
     let (lat, lon) = p.to_lat_lon_deg();
     let enclosing = caps
         .iter()
         .copied()
         .min_by(|a, b| a.radius_m.total_cmp(&b.radius_m))
-        .unwrap_or(Cap { center_lat: lat, center_lon: lon, radius_m: f64::INFINITY });
-    Ok(Some(RegionSummary { lat, lon, enclosing }))
+        .unwrap_or(Cap {
+            center_lat: lat,
+            center_lon: lon,
+            radius_m: f64::INFINITY,
+        });
+    Ok(Some(RegionSummary {
+        lat,
+        lon,
+        enclosing,
+    }))
 }
 
 #[cfg(test)]

@@ -63,7 +63,8 @@ impl Scenario {
     /// Parses and validates a scenario (coordinates in range, ids unique, every measurement's
     /// landmark known).
     pub fn from_json_str(text: &str) -> Result<Scenario, GeoError> {
-        let s: Scenario = serde_json::from_str(text).map_err(|e| GeoError::Scenario(e.to_string()))?;
+        let s: Scenario =
+            serde_json::from_str(text).map_err(|e| GeoError::Scenario(e.to_string()))?;
         s.validate()?;
         Ok(s)
     }
@@ -71,18 +72,27 @@ impl Scenario {
     /// Checks coordinates, uniqueness of landmark ids and references.
     pub fn validate(&self) -> Result<(), GeoError> {
         if self.landmarks.len() > MAX_ENTRIES || self.measurements.len() > MAX_ENTRIES {
-            return Err(GeoError::Scenario(format!("more than {MAX_ENTRIES} landmarks or measurements")));
+            return Err(GeoError::Scenario(format!(
+                "more than {MAX_ENTRIES} landmarks or measurements"
+            )));
         }
         let mut seen = BTreeMap::new();
         for l in &self.landmarks {
-            check_lat_lon(l.lat, l.lon).map_err(|e| GeoError::Scenario(format!("landmark {:?}: {e}", l.id)))?;
+            check_lat_lon(l.lat, l.lon)
+                .map_err(|e| GeoError::Scenario(format!("landmark {:?}: {e}", l.id)))?;
             if seen.insert(l.id.as_str(), ()).is_some() {
-                return Err(GeoError::Scenario(format!("landmark id {:?} appears twice", l.id)));
+                return Err(GeoError::Scenario(format!(
+                    "landmark id {:?} appears twice",
+                    l.id
+                )));
             }
         }
         for m in &self.measurements {
             if !seen.contains_key(m.landmark.as_str()) {
-                return Err(GeoError::Scenario(format!("measurement refers to unknown landmark {:?}", m.landmark)));
+                return Err(GeoError::Scenario(format!(
+                    "measurement refers to unknown landmark {:?}",
+                    m.landmark
+                )));
             }
         }
         if self.measurements.is_empty() {
@@ -106,9 +116,14 @@ impl Scenario {
         self.validate()?;
         let mut best: BTreeMap<&str, u64> = BTreeMap::new();
         for m in &self.measurements {
-            let Some(l) = self.landmarks.iter().find(|l| l.id == m.landmark) else { continue };
-            let r = DistanceBound::from_rtt(m.rtt_ns, m.min_response_ns, l.uncertainty_m, speed).metres();
-            best.entry(l.id.as_str()).and_modify(|b| *b = (*b).min(r)).or_insert(r);
+            let Some(l) = self.landmarks.iter().find(|l| l.id == m.landmark) else {
+                continue;
+            };
+            let r = DistanceBound::from_rtt(m.rtt_ns, m.min_response_ns, l.uncertainty_m, speed)
+                .metres();
+            best.entry(l.id.as_str())
+                .and_modify(|b| *b = (*b).min(r))
+                .or_insert(r);
         }
         let mut caps = Vec::new();
         for l in &self.landmarks {

@@ -44,7 +44,11 @@ pub struct Vec3 {
 
 impl Vec3 {
     /// The North Pole.
-    pub const NORTH: Vec3 = Vec3 { x: 0.0, y: 0.0, z: 1.0 };
+    pub const NORTH: Vec3 = Vec3 {
+        x: 0.0,
+        y: 0.0,
+        z: 1.0,
+    };
 
     /// A vector from its components.
     pub const fn new(x: f64, y: f64, z: f64) -> Self {
@@ -62,7 +66,11 @@ impl Vec3 {
     /// (−180, 180].
     pub fn to_lat_lon_deg(self) -> (f64, f64) {
         let lat = self.z.atan2(self.x.hypot(self.y)).to_degrees();
-        let lon = if self.x == 0.0 && self.y == 0.0 { 0.0 } else { self.y.atan2(self.x).to_degrees() };
+        let lon = if self.x == 0.0 && self.y == 0.0 {
+            0.0
+        } else {
+            self.y.atan2(self.x).to_degrees()
+        };
         (lat, if lon <= -180.0 { lon + 360.0 } else { lon })
     }
 
@@ -224,8 +232,18 @@ impl GreatArc {
         let cr = a.cross(b);
         let len = cr.norm().atan2(a.dot(b));
         match cr.normalized() {
-            Some(n) if len > 1e-15 => GreatArc { a, w: n.cross(a), n, len },
-            _ => GreatArc { a, w: Vec3::new(0.0, 0.0, 0.0), n: Vec3::new(0.0, 0.0, 0.0), len: 0.0 },
+            Some(n) if len > 1e-15 => GreatArc {
+                a,
+                w: n.cross(a),
+                n,
+                len,
+            },
+            _ => GreatArc {
+                a,
+                w: Vec3::new(0.0, 0.0, 0.0),
+                n: Vec3::new(0.0, 0.0, 0.0),
+                len: 0.0,
+            },
         }
     }
 
@@ -244,7 +262,11 @@ impl GreatArc {
     /// arc itself is shorter than π, so the intersection is a single interval.
     pub fn cap_interval(&self, cap: &SphereCap) -> Option<(f64, f64)> {
         if self.len == 0.0 {
-            return if cap.contains(self.a, 0.0) { Some((0.0, 0.0)) } else { None };
+            return if cap.contains(self.a, 0.0) {
+                Some((0.0, 0.0))
+            } else {
+                None
+            };
         }
         let c = cap.center;
         let (ca, cw, cn) = (c.dot(self.a), c.dot(self.w), c.dot(self.n));
@@ -269,7 +291,10 @@ mod tests {
     use super::*;
 
     fn cap(lat: f64, lon: f64, theta: f64) -> SphereCap {
-        SphereCap { center: Vec3::from_lat_lon_deg(lat, lon), theta }
+        SphereCap {
+            center: Vec3::from_lat_lon_deg(lat, lon),
+            theta,
+        }
     }
 
     #[test]
@@ -298,7 +323,13 @@ mod tests {
         let r: f64 = 10.0 / 6.371e6;
         let a = cap(45.0, 10.0, r);
         let off: f64 = 1e-3 / 6.371e6;
-        let b = SphereCap { center: Vec3::from_lat_lon_deg(45.0, 10.0 + off.to_degrees() / 45f64.to_radians().cos()), theta: r };
+        let b = SphereCap {
+            center: Vec3::from_lat_lon_deg(
+                45.0,
+                10.0 + off.to_degrees() / 45f64.to_radians().cos(),
+            ),
+            theta: r,
+        };
         let pts = circle_intersections(&a, &b);
         assert_eq!(pts.len(), 2);
         for p in pts {
@@ -316,10 +347,17 @@ mod tests {
         let (lo, hi) = arc.cap_interval(&c).expect("meets");
         let mid = (lo + hi) / 2.0;
         assert!((mid - 5f64.to_radians()).abs() < 1e-12);
-        assert!(arc.cap_interval(&cap(3.0, 5.0, 2f64.to_radians())).is_none());
-        assert!(arc.cap_interval(&cap(0.0, 20.0, 2f64.to_radians())).is_none());
+        assert!(arc
+            .cap_interval(&cap(3.0, 5.0, 2f64.to_radians()))
+            .is_none());
+        assert!(arc
+            .cap_interval(&cap(0.0, 20.0, 2f64.to_radians()))
+            .is_none());
         // Across the antimeridian.
-        let arc = GreatArc::new(Vec3::from_lat_lon_deg(0.0, 179.0), Vec3::from_lat_lon_deg(0.0, -179.0));
+        let arc = GreatArc::new(
+            Vec3::from_lat_lon_deg(0.0, 179.0),
+            Vec3::from_lat_lon_deg(0.0, -179.0),
+        );
         assert!(arc.cap_interval(&cap(0.0, 180.0, 0.001)).is_some());
         assert!(arc.cap_interval(&cap(0.0, 0.0, 0.5)).is_none());
     }

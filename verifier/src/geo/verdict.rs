@@ -96,23 +96,57 @@ pub fn evaluate(world: &World, policy: &Policy, caps: &[Cap]) -> Result<Verdict,
     let compiled = policy.compiled_for(world)?;
     let region_caps = region::sphere_caps(caps, 0.0);
     let Some(q) = region::find_point(&region_caps) else {
-        return Ok(Verdict { kind: VerdictKind::Inconsistent, witness: None, point: None });
+        return Ok(Verdict {
+            kind: VerdictKind::Inconsistent,
+            witness: None,
+            point: None,
+        });
     };
     let point = Some(q.to_lat_lon_deg());
     let margin = BUILTIN_BORDER_MARGIN_M + policy.border_margin_m;
-    let border_caps: Vec<PreparedCap> =
-        region::sphere_caps(caps, margin).into_iter().map(PreparedCap::new).collect();
+    let border_caps: Vec<PreparedCap> = region::sphere_caps(caps, margin)
+        .into_iter()
+        .map(PreparedCap::new)
+        .collect();
     let (qlat, qlon) = q.to_lat_lon_deg();
     match find_hits(world, &compiled, &border_caps, 1).first() {
         None => {
             let set = world.containing(qlat, qlon);
-            let kind = if compiled.allowed(&set) { VerdictKind::Compliant } else { VerdictKind::Violation };
-            Ok(Verdict { kind, witness: None, point })
+            let kind = if compiled.allowed(&set) {
+                VerdictKind::Compliant
+            } else {
+                VerdictKind::Violation
+            };
+            Ok(Verdict {
+                kind,
+                witness: None,
+                point,
+            })
         }
-        Some(_) => {
-            let hits = find_hits(world, &compiled, &border_caps, WITNESS_EDGES);
-            let witness = witness(world, &compiled, &region_caps, q, &hits);
-            Ok(Verdict { kind: VerdictKind::Inconclusive, witness: Some(witness), point })
+        Some(first) => {
+            let qset = world.containing(qlat, qlon);
+            let witness = if !compiled.allowed(&qset) {
+                // The representative point itself is not allowed: the best witness, in F.
+                Witness {
+                    lat: qlat,
+                    lon: qlon,
+                    region: label(world, &qset),
+                    in_region: true,
+                }
+            } else {
+                let mut hits = vec![*first];
+                hits.extend(
+                    find_hits(world, &compiled, &border_caps, WITNESS_EDGES)
+                        .into_iter()
+                        .skip(1),
+                );
+                witness(world, &compiled, &region_caps, q, &hits)
+            };
+            Ok(Verdict {
+                kind: VerdictKind::Inconclusive,
+                witness: Some(witness),
+                point,
+            })
         }
     }
 }
@@ -124,11 +158,16 @@ pub fn evaluate(world: &World, policy: &Policy, caps: &[Cap]) -> Result<Verdict,
 fn find_hits(world: &World, c: &Compiled, caps: &[PreparedCap], limit: usize) -> Vec<Hit> {
     let mut out = Vec::new();
     for &ai in &c.relevant {
-        let Some(arc) = world.arcs.get(ai as usize) else { continue };
+        let Some(arc) = world.arcs.get(ai as usize) else {
+            continue;
+        };
         if !caps.iter().all(|k| arc.bound.may_meet(k)) {
             continue;
         }
-        let chunks = world.chunks.get(arc.chunks.0 as usize..arc.chunks.1 as usize).unwrap_or(&[]);
+        let chunks = world
+            .chunks
+            .get(arc.chunks.0 as usize..arc.chunks.1 as usize)
+            .unwrap_or(&[]);
         for ch in chunks {
             if !caps.iter().all(|k| ch.bound.may_meet(k)) {
                 continue;
@@ -137,7 +176,9 @@ fn find_hits(world: &World, c: &Compiled, caps: &[PreparedCap], limit: usize) ->
             let pts = world.points.get(s..=s + ch.edges as usize).unwrap_or(&[]);
             let whole = caps.iter().all(|k| ch.bound.inside(k));
             for w in pts.windows(2) {
-                let (Some(&a), Some(&b)) = (w.first(), w.get(1)) else { continue };
+                let (Some(&a), Some(&b)) = (w.first(), w.get(1)) else {
+                    continue;
+                };
                 let edge = GreatArc::new(a, b);
                 if edge.len == 0.0 {
                     continue;
@@ -148,7 +189,12 @@ fn find_hits(world: &World, c: &Compiled, caps: &[PreparedCap], limit: usize) ->
                     edge_in_all(&edge, caps.iter().map(|k| &k.cap))
                 };
                 if let Some((lo, hi)) = hit {
-                    out.push(Hit { arc: ai, edge, lo, hi });
+                    out.push(Hit {
+                        arc: ai,
+                        edge,
+                        lo,
+                        hi,
+                    });
                     if out.len() >= limit {
                         return out;
                     }
@@ -160,7 +206,10 @@ fn find_hits(world: &World, c: &Compiled, caps: &[PreparedCap], limit: usize) ->
 }
 
 /// The parameter interval of `edge` inside every cap, if non-empty.
-fn edge_in_all<'a>(edge: &GreatArc, caps: impl Iterator<Item = &'a SphereCap>) -> Option<(f64, f64)> {
+fn edge_in_all<'a>(
+    edge: &GreatArc,
+    caps: impl Iterator<Item = &'a SphereCap>,
+) -> Option<(f64, f64)> {
     let (mut lo, mut hi) = (0.0f64, edge.len);
     for k in caps {
         let (a, b) = edge.cap_interval(k)?;
@@ -185,31 +234,51 @@ const WITNESS_EDGES: usize = 64;
 /// A not-allowed point in (or, failing that, within the border margin of) the region: the
 /// representative point if it is not allowed, else points just either side of the border edges
 /// that meet the grown region, preferring points inside F itself.
-fn witness(world: &World, c: &Compiled, region_caps: &[SphereCap], q: Vec3, hits: &[Hit]) -> Witness {
-    let inside = |p: Vec3| region_caps.iter().all(|k| k.contains(p, POINT_TOLERANCE_RAD));
+fn witness(
+    world: &World,
+    c: &Compiled,
+    region_caps: &[SphereCap],
+    q: Vec3,
+    hits: &[Hit],
+) -> Witness {
+    let inside = |p: Vec3| {
+        region_caps
+            .iter()
+            .all(|k| k.contains(p, POINT_TOLERANCE_RAD))
+    };
     let check = |p: Vec3| -> Option<Witness> {
         let (lat, lon) = p.to_lat_lon_deg();
         let set = world.containing(lat, lon);
-        (!c.allowed(&set)).then(|| Witness { lat, lon, region: label(world, &set), in_region: inside(p) })
+        (!c.allowed(&set)).then(|| Witness {
+            lat,
+            lon,
+            region: label(world, &set),
+            in_region: inside(p),
+        })
     };
-    if let Some(w) = check(q) {
-        return w;
-    }
     let mut fallback: Option<Witness> = None;
     for (i, hit) in hits.iter().enumerate() {
         // Prefer the stretch of the edge inside F itself, else the stretch in the grown region.
         let (lo, hi) = edge_in_all(&hit.edge, region_caps.iter()).unwrap_or((hit.lo, hit.hi));
-        for t in [0.5, 0.0, 1.0, 0.25, 0.75] {
+        for (t, delta) in [
+            (0.5, 1e-7),
+            (0.5, 1e-6),
+            (0.0, 1e-7),
+            (1.0, 1e-7),
+            (0.25, 1e-6),
+            (0.75, 1e-6),
+            (0.5, 1e-5),
+        ] {
             let x = hit.edge.point(lo + (hi - lo) * t);
-            for delta in [1e-7, 1e-6, 1e-5] {
-                for side in [1.0, -1.0] {
-                    let Some(p) = x.plus(hit.edge.n.scale(side * delta)).normalized() else { continue };
-                    if let Some(w) = check(p) {
-                        if w.in_region {
-                            return w;
-                        }
-                        fallback.get_or_insert(w);
+            for side in [1.0, -1.0] {
+                let Some(p) = x.plus(hit.edge.n.scale(side * delta)).normalized() else {
+                    continue;
+                };
+                if let Some(w) = check(p) {
+                    if w.in_region {
+                        return w;
                     }
+                    fallback.get_or_insert(w);
                 }
             }
         }
@@ -224,13 +293,27 @@ fn witness(world: &World, c: &Compiled, region_caps: &[SphereCap], q: Vec3, hits
     // allowed according to the arc's sides.
     let Some(hit) = hits.first() else {
         let (lat, lon) = q.to_lat_lon_deg();
-        return Witness { lat, lon, region: label(world, &world.containing(lat, lon)), in_region: true };
+        return Witness {
+            lat,
+            lon,
+            region: label(world, &world.containing(lat, lon)),
+            in_region: true,
+        };
     };
     let users = world.arc_sides(hit.arc as usize);
     let right: Vec<usize> = users.iter().filter(|u| u.1).map(|u| u.0 as usize).collect();
-    let left: Vec<usize> = users.iter().filter(|u| !u.1).map(|u| u.0 as usize).collect();
+    let left: Vec<usize> = users
+        .iter()
+        .filter(|u| !u.1)
+        .map(|u| u.0 as usize)
+        .collect();
     let bad_side = if c.allowed(&right) { left } else { right };
     let x = hit.edge.point((hit.lo + hit.hi) / 2.0);
     let (lat, lon) = x.to_lat_lon_deg();
-    Witness { lat, lon, region: label(world, &bad_side), in_region: inside(x) }
+    Witness {
+        lat,
+        lon,
+        region: label(world, &bad_side),
+        in_region: inside(x),
+    }
 }

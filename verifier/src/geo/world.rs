@@ -70,7 +70,10 @@ impl Bound {
         for p in points {
             sum = sum.plus(*p);
         }
-        let center = sum.normalized().or_else(|| points.first().copied()).unwrap_or(Vec3::NORTH);
+        let center = sum
+            .normalized()
+            .or_else(|| points.first().copied())
+            .unwrap_or(Vec3::NORTH);
         let mut r: f64 = 0.0;
         for p in points {
             r = r.max(angle(center, *p));
@@ -78,7 +81,12 @@ impl Bound {
         // Edges are minor arcs between points inside the cap; a cap smaller than a hemisphere is
         // convex, so it holds the edges too. Otherwise give up and bound by the whole sphere.
         let r = if r + 1e-9 < PI / 2.0 { r + 1e-12 } else { PI };
-        Bound { center, r, cos_r: r.cos(), sin_r: r.sin() }
+        Bound {
+            center,
+            r,
+            cos_r: r.cos(),
+            sin_r: r.sin(),
+        }
     }
 
     /// Whether this bound may meet `cap` (necessary condition, conservative).
@@ -116,7 +124,11 @@ pub struct PreparedCap {
 impl PreparedCap {
     /// Prepares `cap` (θ < π/2).
     pub fn new(cap: SphereCap) -> Self {
-        PreparedCap { cap, cos_t: cap.theta.cos(), sin_t: cap.theta.sin() }
+        PreparedCap {
+            cap,
+            cos_t: cap.theta.cos(),
+            sin_t: cap.theta.sin(),
+        }
     }
 }
 
@@ -180,7 +192,9 @@ fn arc_index(r: i32) -> usize {
 /// a, b), in steradians. The area of the region to the right of the ring is this sum modulo 4π;
 /// a negative sum means that region holds the South Pole (d3-geo's `geoArea` convention).
 fn d3_ring_sum(ring: &[[f64; 2]]) -> f64 {
-    let Some(first) = ring.first() else { return 0.0 };
+    let Some(first) = ring.first() else {
+        return 0.0;
+    };
     let quarter = PI / 4.0;
     let mut sum = 0.0;
     let mut lambda0 = first[0].to_radians();
@@ -221,7 +235,9 @@ fn north_on_right(ring: &[[f64; 2]], sum: f64) -> bool {
     let n = ring.len();
     let mut wind = 0.0;
     for i in 0..n {
-        let (Some(a), Some(b)) = (ring.get(i), ring.get((i + 1) % n)) else { continue };
+        let (Some(a), Some(b)) = (ring.get(i), ring.get((i + 1) % n)) else {
+            continue;
+        };
         let mut d = b[0] - a[0];
         if d > 180.0 {
             d -= 360.0;
@@ -248,7 +264,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 impl World {
     /// Builds the index from decoded arcs and features, repairing mis-wound rings.
     pub(crate) fn build(raw: RawWorld) -> Result<World, GeoError> {
-        let RawWorld { arcs: raw_arcs, features: raw_features, partition } = raw;
+        let RawWorld {
+            arcs: raw_arcs,
+            features: raw_features,
+            partition,
+        } = raw;
         for arc in &raw_arcs {
             for p in arc {
                 check_lat_lon(p[1], p[0]).map_err(|e| GeoError::Borders(e.to_string()))?;
@@ -261,7 +281,8 @@ impl World {
         let mut features = Vec::with_capacity(raw_features.len());
         let mut repaired = 0usize;
         for (fi, (name, code, polygons)) in raw_features.into_iter().enumerate() {
-            let fid = u32::try_from(fi).map_err(|_| GeoError::Borders("too many features".into()))?;
+            let fid =
+                u32::try_from(fi).map_err(|_| GeoError::Borders("too many features".into()))?;
             let mut north_parity = false;
             let mut flipped = Vec::new();
             for poly in &polygons {
@@ -287,7 +308,11 @@ impl World {
                     // hemisphere; a hole has the region on its right too, so the hole itself
                     // (on its left) is the smaller side. Anything else is a winding error
                     // (world-atlas issue #44: three Maldives triangles) and is reversed.
-                    let flip = if ri == 0 { area > TAU } else { !degenerate && area < TAU };
+                    let flip = if ri == 0 {
+                        area > TAU
+                    } else {
+                        !degenerate && area < TAU
+                    };
                     if flip {
                         repaired += 1;
                         pts.reverse();
@@ -316,7 +341,12 @@ impl World {
             if north_parity {
                 north.push(fid);
             }
-            features.push(Feature { name, code, polygons, flipped });
+            features.push(Feature {
+                name,
+                code,
+                polygons,
+                flipped,
+            });
         }
 
         let total_points: usize = raw_arcs.iter().map(Vec::len).sum();
@@ -344,6 +374,7 @@ impl World {
                 let cp = arc_pts.get(e..=e + k).unwrap_or(&[]);
                 let bound = Bound::of(cp);
                 let (lon, lat_max) = lon_lat_extent(&bound);
+                let lon = lon.and(vertex_lon_range(arc.get(e..=e + k).unwrap_or(&[])));
                 chunks.push(Chunk {
                     arc: ai as u32,
                     start: (start + e) as u32,
@@ -417,11 +448,15 @@ impl World {
                 continue;
             }
             let s = arc.start as usize;
-            let (Some(pa), Some(pb)) = (self.lonlat.get(s), self.lonlat.get(s + 1)) else { continue };
+            let (Some(pa), Some(pb)) = (self.lonlat.get(s), self.lonlat.get(s + 1)) else {
+                continue;
+            };
             if !(pa[0].abs() == 180.0 && pb[0].abs() == 180.0 && pa[1] != pb[1]) {
                 continue;
             }
-            let (Some(&a), Some(&b)) = (self.points.get(s), self.points.get(s + 1)) else { continue };
+            let (Some(&a), Some(&b)) = (self.points.get(s), self.points.get(s + 1)) else {
+                continue;
+            };
             let edge = super::sphere::GreatArc::new(a, b);
             for &(_, right) in self.arc_users(ai) {
                 // The region is on the right (−n side) if `right`; look across, on the other side.
@@ -429,7 +464,11 @@ impl World {
                 let mut across: Option<Vec<usize>> = None;
                 let mut agree = true;
                 for t in [0.25, 0.5, 0.75] {
-                    let Some(p) = edge.point(edge.len * t).plus(edge.n.scale(dir * 1e-7)).normalized() else {
+                    let Some(p) = edge
+                        .point(edge.len * t)
+                        .plus(edge.n.scale(dir * 1e-7))
+                        .normalized()
+                    else {
                         agree = false;
                         break;
                     };
@@ -494,7 +533,9 @@ impl World {
     /// repairs applied (exterior rings clockwise, holes counter-clockwise, as d3-geo expects):
     /// for drawing. Empty if the index is out of range.
     pub fn rings(&self, index: usize) -> Vec<Vec<(f64, f64)>> {
-        let Some(f) = self.features.get(index) else { return Vec::new() };
+        let Some(f) = self.features.get(index) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         let mut k = 0;
         for poly in &f.polygons {
@@ -503,7 +544,9 @@ impl World {
                 k += 1;
                 let mut pts: Vec<(f64, f64)> = Vec::new();
                 for &r in ring {
-                    let Some(arc) = self.arcs.get(arc_index(r)) else { continue };
+                    let Some(arc) = self.arcs.get(arc_index(r)) else {
+                        continue;
+                    };
                     let s = arc.start as usize;
                     let slice = self.lonlat.get(s..s + arc.len as usize).unwrap_or(&[]);
                     let skip = usize::from(!pts.is_empty());
@@ -540,7 +583,9 @@ impl World {
         let mut parity: Vec<(u32, bool)> = self.north.iter().map(|&f| (f, true)).collect();
         let bin = self.bins.get(bin_of(lon)).map_or(&[][..], Vec::as_slice);
         for &ci in bin {
-            let Some(c) = self.chunks.get(ci as usize) else { continue };
+            let Some(c) = self.chunks.get(ci as usize) else {
+                continue;
+            };
             if c.lat_max < lat - 1e-9 {
                 continue;
             }
@@ -553,7 +598,9 @@ impl World {
             let s = c.start as usize;
             let pts = self.points.get(s..=s + c.edges as usize).unwrap_or(&[]);
             for w in pts.windows(2) {
-                let (Some(&a), Some(&b)) = (w.first(), w.get(1)) else { continue };
+                let (Some(&a), Some(&b)) = (w.first(), w.get(1)) else {
+                    continue;
+                };
                 let sa = a.dot(m);
                 let sb = b.dot(m);
                 if (sa > 0.0) == (sb > 0.0) {
@@ -567,8 +614,14 @@ impl World {
                 }
             }
             if crossings % 2 == 1 {
-                let Some(arc) = self.arcs.get(c.arc as usize) else { continue };
-                for &(f, _) in self.users.get(arc.users.0 as usize..arc.users.1 as usize).unwrap_or(&[]) {
+                let Some(arc) = self.arcs.get(c.arc as usize) else {
+                    continue;
+                };
+                for &(f, _) in self
+                    .users
+                    .get(arc.users.0 as usize..arc.users.1 as usize)
+                    .unwrap_or(&[])
+                {
                     match parity.iter_mut().find(|(g, _)| *g == f) {
                         Some(entry) => entry.1 = !entry.1,
                         None => parity.push((f, true)),
@@ -576,7 +629,11 @@ impl World {
                 }
             }
         }
-        let mut out: Vec<usize> = parity.into_iter().filter(|(_, odd)| *odd).map(|(f, _)| f as usize).collect();
+        let mut out: Vec<usize> = parity
+            .into_iter()
+            .filter(|(_, odd)| *odd)
+            .map(|(f, _)| f as usize)
+            .collect();
         out.sort_unstable();
         out
     }
@@ -606,7 +663,8 @@ type RawArcs = Vec<Vec<[f64; 2]>>;
 /// Splits every arc so that each edge lying along the antimeridian (both ends at ±180°) is an
 /// arc of its own, and rewrites the rings' arc references to match.
 fn split_seams(arcs: RawArcs, features: RawFeatures) -> Result<(RawArcs, RawFeatures), GeoError> {
-    let is_seam = |a: &[f64; 2], b: &[f64; 2]| a[0].abs() == 180.0 && b[0].abs() == 180.0 && a[1] != b[1];
+    let is_seam =
+        |a: &[f64; 2], b: &[f64; 2]| a[0].abs() == 180.0 && b[0].abs() == 180.0 && a[1] != b[1];
     let mut out: Vec<Vec<[f64; 2]>> = Vec::with_capacity(arcs.len());
     let mut pieces: Vec<Vec<i32>> = Vec::with_capacity(arcs.len());
     let too_many = || GeoError::Borders("too many arcs".into());
@@ -643,7 +701,9 @@ fn split_seams(arcs: RawArcs, features: RawFeatures) -> Result<(RawArcs, RawFeat
                 let mut refs = Vec::with_capacity(ring.len());
                 for r in ring {
                     let Some(ids) = pieces.get(arc_index(r)) else {
-                        return Err(GeoError::Borders(format!("feature {name:?} refers to missing arc {r}")));
+                        return Err(GeoError::Borders(format!(
+                            "feature {name:?} refers to missing arc {r}"
+                        )));
                     };
                     if r >= 0 {
                         refs.extend(ids.iter().copied());
@@ -671,6 +731,33 @@ fn lon_in(lon: f64, lo: f64, hi: f64) -> bool {
     } else {
         lon >= lo || lon <= hi
     }
+}
+
+/// The longitude interval (degrees, `lo > hi` wrapping the antimeridian) covered by a run of
+/// edges: exact for great-circle edges that pass no pole, since longitude is monotonic along
+/// them; `None` (all longitudes) if the run winds all the way round.
+fn vertex_lon_range(pts: &[[f64; 2]]) -> Option<(f64, f64)> {
+    let first = pts.first()?[0];
+    let (mut x, mut lo, mut hi) = (first, first, first);
+    for w in pts.windows(2) {
+        let (Some(a), Some(b)) = (w.first(), w.get(1)) else {
+            continue;
+        };
+        let mut d = b[0] - a[0];
+        if d > 180.0 {
+            d -= 360.0;
+        } else if d < -180.0 {
+            d += 360.0;
+        }
+        x += d;
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    if hi - lo >= 359.0 {
+        return None;
+    }
+    let wrap = |v: f64| (v + 180.0).rem_euclid(360.0) - 180.0;
+    Some((wrap(lo - 1e-7), wrap(hi + 1e-7)))
 }
 
 /// Longitude interval and maximum latitude spanned by a bound, conservatively (degrees).
