@@ -554,9 +554,8 @@ fn is_known(problem: &str) -> bool {
 
 fn clip(s: &str) -> String {
     let s = s.trim();
-    if s.len() > 300 {
-        format!("{}…", &s[..s.floor_char_boundary(300)])
-    } else {
-        s.to_owned()
+    match s.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
     }
 }
