@@ -23,6 +23,9 @@ tool() { # first available of: llvm-<name>, arm-none-eabi-<name>
 }
 NM=$(tool nm); SIZE=$(tool size); OBJDUMP=$(tool objdump)
 
+echo "== clippy (deny unwrap, expect, panic, indexing)"
+cargo clippy --release --locked --target-dir "$target_dir" -- -D warnings
+
 echo "== build (release, opt-level s, LTO, panic=abort)"
 cargo build --release --locked --target-dir "$target_dir"
 

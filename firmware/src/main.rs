@@ -170,10 +170,7 @@ fn write_hex(bytes: &[u8]) {
 fn write_decimal(mut n: usize) {
     let mut text = [0u8; 20];
     let mut start = text.len();
-    loop {
-        let Some(slot) = start.checked_sub(1).and_then(|i| text.get_mut(i)) else {
-            break;
-        };
+    while let Some(slot) = start.checked_sub(1).and_then(|i| text.get_mut(i)) {
         *slot = b'0' + (n % 10) as u8;
         start -= 1;
         n /= 10;
@@ -187,6 +184,9 @@ fn write_decimal(mut n: usize) {
 }
 
 /// Decodes hex at compile time (a malformed constant fails the build, never the firmware).
+// Only ever evaluated by the compiler for `const` items: its indexing and panics are build
+// errors, not code in the binary.
+#[allow(clippy::indexing_slicing, clippy::panic)]
 const fn unhex<const N: usize>(hex: &[u8]) -> [u8; N] {
     const fn nibble(c: u8) -> u8 {
         match c {
