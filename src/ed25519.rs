@@ -8,15 +8,14 @@
 //! strict encodings, in the spirit of ZIP-215 but rejecting every non-canonical encoding):
 //!
 //! 1. `S` is canonical (`S < ℓ`);
-//! 2. `A` and `R` are canonical encodings (`y < p`, no "negative zero"), decompress, and are not
-//!    of small order; `A` is additionally torsion-free (checked once per key, see
-//!    [`PreparedKey`]);
+//! 2. `A` and `R` are canonical encodings (`y < p`), decompress, and are not of small order;
 //! 3. `[8]([S]B − [k]A − R) = 0` with `k = SHA-512(R ‖ A ‖ M) mod ℓ`.
 //!
 //! A batch checks `[8](Σ zᵢ([Sᵢ]B − [kᵢ]Aᵢ − Rᵢ)) = 0` with independent random 128-bit `zᵢ`,
 //! which holds for a set of signatures exactly when each one satisfies rule 3, except with
-//! probability about 2⁻¹²⁸. Honest signatures (`R = [r]B`) pass both, as with any Ed25519
-//! verifier.
+//! probability about 2⁻¹²⁸: multiplying by the cofactor removes every torsion component, so what
+//! remains lies in the prime-order group, where random weights cannot cancel. Honest signatures
+//! (`R = [r]B`) pass both, as with any Ed25519 verifier.
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
@@ -27,8 +26,8 @@ use crate::error::Error;
 use crate::ids::PublicKey;
 use crate::signing::Signature;
 
-/// A public key that passed every key check: canonical, not small order, torsion-free. Parse
-/// each key once and reuse it: decompression is a noticeable share of a verification.
+/// A public key that passed every key check: canonical and not of small order. Parse each key
+/// once and reuse it: decompression is a noticeable share of a verification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PreparedKey {
     point: EdwardsPoint,
@@ -40,7 +39,7 @@ impl PreparedKey {
     pub fn new(key: &PublicKey) -> Result<Self, Error> {
         let bytes = key.to_bytes();
         let point = decompress_canonical(&bytes).ok_or(Error::InvalidPublicKey)?;
-        if point.is_small_order() || !point.is_torsion_free() {
+        if point.is_small_order() {
             return Err(Error::InvalidPublicKey);
         }
         Ok(PreparedKey { point, bytes })
@@ -106,11 +105,26 @@ pub fn verify(key: &PreparedKey, message: &[u8], signature: &Signature) -> Resul
     }
 }
 
-/// Decompresses a point only from its canonical encoding: `y < p`, and no sign bit on `x = 0`.
+/// Decompresses a point only from its canonical encoding: `y < p = 2²⁵⁵ − 19`. (The other
+/// non-canonical form, a sign bit on `x = 0`, only encodes `y = ±1`, points of small order that
+/// every caller refuses anyway.)
 fn decompress_canonical(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
-    let point = CompressedEdwardsY(*bytes).decompress()?;
-    // Re-compressing yields the canonical encoding; any other encoding of the point is refused.
-    (point.compress().as_bytes() == bytes).then_some(point)
+    if !y_is_canonical(bytes) {
+        return None;
+    }
+    CompressedEdwardsY(*bytes).decompress()
+}
+
+/// Whether the 255-bit `y` in `bytes` (little-endian, top bit = sign of x) is below `p`.
+/// `y ≥ p` exactly when the top byte is 0x7f (sign bit ignored), bytes 1..=30 are 0xff, and the
+/// low byte is at least 0xed.
+fn y_is_canonical(bytes: &[u8; 32]) -> bool {
+    let top = bytes.last().map_or(0, |b| b & 0x7f);
+    let middle_all_ones = bytes
+        .get(1..31)
+        .is_some_and(|m| m.iter().all(|&b| b == 0xff));
+    let low = bytes.first().copied().unwrap_or(0);
+    !(top == 0x7f && middle_all_ones && low >= 0xed)
 }
 
 #[cfg(test)]
@@ -127,6 +141,38 @@ mod tests {
         assert!(verify(&key, b"hello", &ours).is_ok());
         assert!(sk.verifying_key().verify_strict(b"hello", &sig).is_ok());
         assert_eq!(verify(&key, b"hellp", &ours), Err(Error::BadSignature));
+    }
+
+    #[test]
+    fn the_byte_test_agrees_with_recompression() {
+        // Edge encodings around p, and points whose re-compression is the reference answer.
+        let mut cases: std::vec::Vec<[u8; 32]> = std::vec::Vec::new();
+        for low in [0xeb, 0xec, 0xed, 0xee, 0xff] {
+            for sign in [0x7f, 0xff] {
+                let mut b = [0xffu8; 32];
+                b[0] = low;
+                b[31] = sign;
+                cases.push(b);
+            }
+        }
+        for seed in 0u8..64 {
+            let sk = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+            cases.push(sk.verifying_key().to_bytes());
+        }
+        for bytes in cases {
+            let reference = CompressedEdwardsY(bytes)
+                .decompress()
+                .map(|p| p.compress().to_bytes() == bytes);
+            let ours = decompress_canonical(&bytes).map(|_| true);
+            match reference {
+                // Decompressible: canonical iff it re-compresses to itself (x = 0 aside).
+                Some(same) => {
+                    let x_zero_alias = !same && (bytes[31] & 0x80) != 0 && y_is_canonical(&bytes);
+                    assert_eq!(ours.is_some(), same || x_zero_alias, "{bytes:02x?}");
+                }
+                None => assert!(ours.is_none()),
+            }
+        }
     }
 
     #[test]

@@ -55,14 +55,16 @@ fn set(flags: &mut [bool], i: usize, value: bool) {
 /// Whether the weighted sum of all verification equations vanishes.
 fn batch_holds(items: &[Item<'_>], prepared: &[(usize, PreparedSignature)]) -> bool {
     let n = prepared.len();
+    let mut weights = vec![0u8; 16 * n];
+    OsRng.fill_bytes(&mut weights);
     let mut scalars = Vec::with_capacity(2 * n + 1);
     let mut points: Vec<EdwardsPoint> = Vec::with_capacity(2 * n + 1);
     let mut b_coefficient = Scalar::ZERO;
-    for (i, sig) in prepared {
+    for ((i, sig), z) in prepared.iter().zip(weights.chunks_exact(16)) {
         let Some(item) = items.get(*i) else {
             return false;
         };
-        let z = random_weight();
+        let z = weight(z);
         let k = sig.challenge(item.key, item.message);
         b_coefficient += z * sig.s;
         scalars.push(-(z * k));
@@ -77,12 +79,12 @@ fn batch_holds(items: &[Item<'_>], prepared: &[(usize, PreparedSignature)]) -> b
         .is_identity()
 }
 
-/// A fresh, uniformly random, non-zero 128-bit weight from the OS CSPRNG. Weights must be
-/// unpredictable to whoever made the signatures, or they could be ground to cancel.
-fn random_weight() -> Scalar {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    Scalar::from(u128::from_le_bytes(bytes) | 1)
+/// A non-zero 128-bit weight from 16 bytes of the OS CSPRNG. Weights must be unpredictable to
+/// whoever made the signatures, or they could be ground to cancel.
+fn weight(bytes: &[u8]) -> Scalar {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(bytes.get(..16).unwrap_or(&[1u8; 16]));
+    Scalar::from(u128::from_le_bytes(b) | 1)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::log::LogReader;
 use crate::registry::Trust;
 
 /// Measurements verified together in one batch (two signatures each).
-pub const BATCH_MEASUREMENTS: usize = 64;
+pub const BATCH_MEASUREMENTS: usize = 128;
 /// Measurements read before a parallel verification round: bounds memory.
 pub const WINDOW_MEASUREMENTS: usize = 16 * 1024;
 

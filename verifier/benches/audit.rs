@@ -1,0 +1,110 @@
+//! The audit's hot path, in one group so the ratios come from one run: raw Ed25519 `verify`
+//! (the baseline), verifying one measurement (two signatures, single path), and auditing a
+//! 10 000-measurement log, per measurement, on one thread and on all cores.
+#![allow(missing_docs)]
+
+use std::time::Duration;
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
+use lightcone::Signer as _;
+use lightcone::{LogRecord, Wire};
+use lightcone_verifier::audit::{audit, AuditOptions, AuditRules};
+use lightcone_verifier::geo::Policy;
+use lightcone_verifier::log::Log;
+use lightcone_verifier::synth::SynthFleet;
+use rand_core::SeedableRng;
+
+const MEASUREMENTS: usize = 10_000;
+const T0_NS: u64 = 1_790_000_000 * 1_000_000_000;
+const LANDMARKS: [(f64, f64); 8] = [
+    (50.11, 8.68),
+    (48.86, 2.35),
+    (51.51, -0.13),
+    (52.23, 21.01),
+    (1.35, 103.82),
+    (3.14, 101.69),
+    (39.04, -77.49),
+    (35.68, 139.69),
+];
+const POLICY: &str = "permitted = [\"*\"]\nforbidden = [\"CN\", \"RU\"]\n";
+
+fn bench_audit(c: &mut Criterion) {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let chips = MEASUREMENTS / LANDMARKS.len() / 5;
+    let mut fleet = SynthFleet::new(&mut rng, &LANDMARKS, chips).unwrap();
+    let mut records = fleet.certificate_records();
+    for round in 0..5u64 {
+        for chip in 0..chips {
+            for l in 0..LANDMARKS.len() {
+                let t = T0_NS + round * 60_000_000_000 + (chip * 8 + l) as u64 * 1_000_000;
+                let m = fleet
+                    .measure(&mut rng, (l, chip), (50.0, 8.0), t, 0)
+                    .unwrap();
+                records.push(LogRecord::Measurement(m));
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let mut log = Log::init(&path, &fleet.origin, fleet.log_key.clone()).unwrap();
+    let entries: Vec<Vec<u8>> = records.iter().map(|r| r.to_vec()).collect();
+    log.append_batch(&entries).unwrap();
+    let trust = fleet.trust();
+    let policy = Policy::from_toml_str(POLICY).unwrap();
+
+    let mut group = c.benchmark_group("audit");
+    group.warm_up_time(Duration::from_secs(1));
+
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let public = key.verifying_key();
+    let message = [5u8; 200];
+    let signature = key.sign(&message);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("baseline_ed25519_verify", |b| {
+        b.iter(|| public.verify(black_box(&message), &signature).unwrap())
+    });
+
+    let LogRecord::Measurement(m) = records[records.len() - 1] else {
+        panic!("measurement")
+    };
+    let device = fleet.chips[chips - 1]
+        .cert
+        .verify(&fleet.vendor.public_key(), 1_790_000_000)
+        .unwrap();
+    let landmark = fleet.landmarks[LANDMARKS.len() - 1]
+        .cert
+        .verify(&fleet.registry.public_key(), 1_790_000_000)
+        .unwrap();
+    group.bench_function("verify_one_measurement_single", |b| {
+        b.iter(|| black_box(&m).verify(&landmark, &device).unwrap())
+    });
+
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(15));
+    group.throughput(Throughput::Elements(MEASUREMENTS as u64));
+    for (name, threads) in [
+        ("audit_10k_per_measurement_1_thread", Some(1)),
+        ("audit_10k_per_measurement_all_cores", None),
+    ] {
+        let options = AuditOptions {
+            log_dir: &path,
+            trust: &trust,
+            policy: &policy,
+            rules: AuditRules::default(),
+            now_ns: None,
+            threads,
+            since: None,
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let report = audit(&options, &mut |_, _| {}).unwrap();
+                assert_eq!(report.counts.measurements_accepted, MEASUREMENTS as u64);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_audit);
+criterion_main!(benches);
