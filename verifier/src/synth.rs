@@ -154,6 +154,16 @@ impl SynthFleet {
         }
     }
 
+    /// The registry's public key.
+    pub fn registry_public(&self) -> lightcone::PublicKey {
+        self.registry.public_key()
+    }
+
+    /// The vendor root's public key.
+    pub fn vendor_public(&self) -> lightcone::PublicKey {
+        self.vendor.public_key()
+    }
+
     /// The trust roots an auditor holds for this fleet.
     pub fn trust(&self) -> Trust {
         let key = crate::log::note::NoteSigner::new(&self.origin, self.log_key.clone())
