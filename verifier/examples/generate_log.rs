@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let epoch = (i / (CHIPS * LANDMARKS.len())) as u64;
         let t = T0_NS + epoch * 900_000_000_000 + (chip * LANDMARKS.len() + l) as u64 * 100_000;
         let site = CHIP_SITES[chip % CHIP_SITES.len()];
-        let m = fleet.measure(&mut rng, (l, chip), site, t, 0)?;
+        let m = fleet.measure_unchecked(&mut rng, (l, chip), site, t)?;
         batch.push(LogRecord::Measurement(m).to_vec());
         if batch.len() == BATCH || i + 1 == n {
             log.append_batch(&batch)?;

@@ -221,6 +221,32 @@ impl SynthFleet {
         lm.landmark.measure(&response, rtt, sent_at_ns)
     }
 
+    /// Like [`SynthFleet::measure`] without the landmark's checks of the response (the chip
+    /// still signs a real response, the landmark a real measurement): for generating large
+    /// logs quickly. Only for data the caller knows to be well formed.
+    pub fn measure_unchecked<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        (l, c): (usize, usize),
+        chip_at: (f64, f64),
+        sent_at_ns: u64,
+    ) -> Result<Measurement, Error> {
+        let lm = self.landmarks.get_mut(l).ok_or(Error::WrongLandmark)?;
+        let chip = self.chips.get_mut(c).ok_or(Error::WrongChip)?;
+        let rtt = internet_rtt_ns(lm.true_position, chip_at, MIN_RESPONSE_NS);
+        let challenge = lm.landmark.challenge(chip.responder.chip_id(), rng)?;
+        let mut out = [0u8; Response::MAX_SIZE];
+        let n = chip.responder.respond(&challenge.to_vec(), || 0, &mut out)?;
+        let response = Response::decode(out.get(..n).ok_or(Error::Malformed)?)?;
+        let body = lightcone::message::MeasurementBody {
+            version: lightcone::PROTOCOL_VERSION,
+            response,
+            rtt_ns: rtt,
+            sent_at_ns,
+        };
+        lightcone::Signed::sign(body, &mut lm.key)
+    }
+
     /// Landmark `a` measures landmark `b`, which answers with its landmark key, from their true
     /// positions.
     pub fn cross_measure<R: RngCore + CryptoRng>(
