@@ -2,6 +2,8 @@
 //! verification (bare RFC 9162 path, and a full tlog-proof check with its Ed25519 signature).
 //!
 //! Run: `cargo bench -p lightcone-verifier --bench log -- --warm-up-time 1 --measurement-time 3`
+// criterion_group! generates an undocumented pub fn.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
