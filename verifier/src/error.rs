@@ -22,6 +22,9 @@ pub enum Error {
     /// A report (summary, JSON or HTML) could not be written.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// The demo could not run.
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
     /// The audit could not be completed.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),

@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the whole system on one machine: landmarks, chips, log, audit, report.
-    Demo,
+    Demo(cli::demo::DemoArgs),
     /// Verdict of a policy on a scenario of landmarks and round-trip times (JSON on stdout).
     Verdict(cli::verdict::VerdictArgs),
     /// The attestation log: init, append, verify, prove, consistency, check-proof.
@@ -38,7 +38,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo => cli::demo::run(),
+        Command::Demo(args) => cli::demo::run(args),
         Command::Verdict(args) => cli::verdict::run(args),
         Command::Log(args) => cli::log::run(args),
         Command::Vendor(args) => cli::vendor::run(args),

@@ -1,0 +1,274 @@
+//! The demo's ground truth and the comparison with what the audit found.
+//!
+//! Which honest chips the physics can decide is computed, not guessed: from the path model's
+//! nominal delays (no jitter) the audit's own bound formula gives each landmark's expected
+//! distance bound; these are inflated by [`RTT_FACTOR`] and [`RTT_SLACK_NS`] (jitter,
+//! scheduling, relay overhead), and the geo engine evaluates the policy on the inflated caps.
+//! A chip whose inflated region is still compliant is *decidable*: it must be verified.
+
+use serde::Serialize;
+
+use super::scenario::{Fleet, Role, LANDMARK_UNCERTAINTY_M, MIN_RESPONSE_NS};
+use super::DemoError;
+use crate::audit::model::{AuditReport, ChipStatus, FindingKind};
+use crate::geo::{evaluate, Cap, Policy, VerdictKind, World};
+
+/// Expected RTTs are multiplied by this for the decidability test.
+pub const RTT_FACTOR: f64 = 1.15;
+/// And this is added, ns (relay and loopback overhead, scheduling on a busy machine).
+pub const RTT_SLACK_NS: f64 = 3_000_000.0;
+const C_M_PER_S: f64 = 299_792_458.0;
+
+/// What one chip is, and what the audit must say about it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChipTruth {
+    /// Readable name.
+    pub name: String,
+    /// Chip id, hex.
+    pub chip_id: String,
+    /// `honest`, `silent`, `smuggled` or `clone`.
+    pub role: String,
+    /// Where it really is.
+    pub site: String,
+    /// ISO code of the country it really is in.
+    pub country: String,
+    /// True position, degrees.
+    pub lat: f64,
+    /// True position, degrees.
+    pub lon: f64,
+    /// For honest chips: whether the physics can decide (expected bounds keep every forbidden
+    /// country out of the region).
+    pub decidable: bool,
+    /// What the audit must report, in words.
+    pub expected: String,
+}
+
+/// Builds the ground truth of a fleet under a policy.
+pub fn ground_truth(
+    fleet: &Fleet,
+    policy: &Policy,
+    world: &World,
+) -> Result<Vec<ChipTruth>, DemoError> {
+    let bad = fleet.mispositioned();
+    let mut out = Vec::new();
+    for (c, chip) in fleet.chips.iter().enumerate() {
+        let spec = chip.spec;
+        let mut decidable = false;
+        if spec.role == Role::Honest {
+            let mut caps = Vec::new();
+            for (l, lm) in fleet.landmarks.iter().enumerate() {
+                if l == bad {
+                    continue;
+                }
+                let one_way = fleet.chip_delay_ns(l, c, super::scenario::Board::Primary);
+                let rtt = (2.0 * one_way) * RTT_FACTOR + RTT_SLACK_NS - MIN_RESPONSE_NS as f64;
+                let radius = C_M_PER_S * rtt.max(0.0) / 2e9 + f64::from(LANDMARK_UNCERTAINTY_M);
+                caps.push(Cap::new(lm.registered.0, lm.registered.1, radius)?);
+            }
+            decidable = evaluate(world, policy, &caps)?.kind == VerdictKind::Compliant;
+        }
+        let expected = match (spec.role, decidable) {
+            (Role::Honest, true) => "verified",
+            (Role::Honest, false) => {
+                "verified or unverified (too far from landmarks or too near a forbidden country to decide)"
+            }
+            (Role::Silent, _) => "not verified, with a silence finding",
+            (Role::Smuggled { .. }, _) => "unverified or violation, never verified",
+            (Role::Clone { .. }, _) => {
+                "invalid or inconsistent, with counter-rollback and impossible-travel findings"
+            }
+        };
+        let site = match spec.role {
+            Role::Smuggled { via } => format!("{} (relayed via {})", spec.at.name, via.name),
+            Role::Clone { second } => format!("{} and {}", spec.at.name, second.name),
+            _ => spec.at.name.to_owned(),
+        };
+        out.push(ChipTruth {
+            name: spec.name.to_owned(),
+            chip_id: chip.cert.body.chip_id.to_string(),
+            role: spec.role.as_str().to_owned(),
+            site,
+            country: spec.country.to_owned(),
+            lat: spec.at.lat,
+            lon: spec.at.lon,
+            decidable,
+            expected: expected.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// One chip: truth next to the audit.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// The ground truth.
+    #[serde(flatten)]
+    pub truth: ChipTruth,
+    /// The audit's status.
+    pub status: String,
+    /// The audit's reason.
+    pub reason: String,
+    /// Kinds of the findings about this chip.
+    pub findings: Vec<String>,
+    /// Whether the audit matched the truth.
+    pub ok: bool,
+}
+
+/// The comparison of the audit with the ground truth.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// One row per chip.
+    pub chips: Vec<Row>,
+    /// Every mismatch, as a sentence (empty when the audit matches the truth exactly).
+    pub failures: Vec<String>,
+    /// Honest chips (silent excluded).
+    pub honest: usize,
+    /// Honest chips that were verified.
+    pub honest_verified: usize,
+    /// Honest chips the physics can decide.
+    pub decidable: usize,
+    /// Decidable honest chips that were verified.
+    pub decidable_verified: usize,
+    /// Name of the mispositioned landmark.
+    pub mispositioned_landmark: String,
+    /// Landmarks the audit flagged as mispositioned (names).
+    pub flagged_landmarks: Vec<String>,
+}
+
+impl Comparison {
+    /// Whether the audit matched the ground truth exactly.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// The comparison as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+/// Compares an audit report with the ground truth.
+pub fn compare(truth: &[ChipTruth], fleet: &Fleet, report: &AuditReport) -> Comparison {
+    let mut failures = Vec::new();
+    let mut rows = Vec::new();
+    let (mut honest, mut honest_verified, mut decidable, mut decidable_verified) = (0, 0, 0, 0);
+    for t in truth {
+        let chip = report.chips.iter().find(|c| c.chip_id == t.chip_id);
+        let (status, reason) = chip.map_or((None, String::new()), |c| {
+            (Some(c.status), c.reason.clone())
+        });
+        let kinds: Vec<FindingKind> = report
+            .findings
+            .iter()
+            .filter(|f| f.chip_id.as_deref() == Some(t.chip_id.as_str()))
+            .map(|f| f.kind)
+            .collect();
+        let has = |k: FindingKind| kinds.contains(&k);
+        let mut problems: Vec<String> = Vec::new();
+        match t.role.as_str() {
+            "honest" => {
+                honest += 1;
+                honest_verified += usize::from(status == Some(ChipStatus::Verified));
+                if t.decidable {
+                    decidable += 1;
+                    if status == Some(ChipStatus::Verified) {
+                        decidable_verified += 1;
+                    } else {
+                        problems.push("decidable honest chip not verified".into());
+                    }
+                } else if !matches!(status, Some(ChipStatus::Verified | ChipStatus::Unverified)) {
+                    problems.push("honest chip neither verified nor unverified".into());
+                }
+                if !kinds.is_empty() {
+                    problems.push("findings against an honest chip".into());
+                }
+            }
+            "silent" => {
+                if status == Some(ChipStatus::Verified) || status.is_none() {
+                    problems.push("silent chip verified (or missing)".into());
+                }
+                if !has(FindingKind::Silence) {
+                    problems.push("no silence finding".into());
+                }
+            }
+            "smuggled" => {
+                if !matches!(status, Some(ChipStatus::Unverified | ChipStatus::Violation)) {
+                    problems.push("smuggled chip not unverified/violation".into());
+                }
+            }
+            "clone" => {
+                if !matches!(status, Some(ChipStatus::Invalid | ChipStatus::Inconsistent)) {
+                    problems.push("clone not invalid/inconsistent".into());
+                }
+                if !has(FindingKind::CounterRollback) {
+                    problems.push("no counter-rollback finding".into());
+                }
+                if !has(FindingKind::ImpossibleTravel) {
+                    problems.push("no impossible-travel finding".into());
+                }
+            }
+            _ => {}
+        }
+        let status_text = status.map_or("missing", ChipStatus::as_str).to_owned();
+        for p in &problems {
+            failures.push(format!(
+                "{} ({}): {p}: status {status_text}, {reason}",
+                t.name, t.role
+            ));
+        }
+        let mut names: Vec<String> = kinds.iter().map(|k| format!("{k:?}")).collect();
+        names.dedup();
+        rows.push(Row {
+            truth: t.clone(),
+            status: status_text,
+            reason,
+            findings: names,
+            ok: problems.is_empty(),
+        });
+    }
+
+    // Landmarks: exactly the mispositioned one is flagged.
+    let bad = fleet.mispositioned();
+    let mut flagged = Vec::new();
+    let mut mispositioned_name = String::new();
+    for (l, lm) in fleet.landmarks.iter().enumerate() {
+        let id = lm.cert.body.landmark_id.to_string();
+        let finding = report.findings.iter().any(|f| {
+            f.kind == FindingKind::MispositionedLandmark
+                && f.landmark_id.as_deref() == Some(id.as_str())
+        });
+        let status = report
+            .landmarks
+            .iter()
+            .find(|r| r.landmark_id == id)
+            .map(|r| r.status.clone())
+            .unwrap_or_default();
+        if finding || status == "mispositioned" {
+            flagged.push(lm.name.clone());
+        }
+        if l == bad {
+            mispositioned_name = lm.name.clone();
+            if !finding || status != "mispositioned" {
+                failures.push(format!(
+                    "landmark {} (mispositioned) was not flagged",
+                    lm.name
+                ));
+            }
+        } else if finding || status == "mispositioned" {
+            failures.push(format!(
+                "honest landmark {} was flagged as mispositioned",
+                lm.name
+            ));
+        }
+    }
+    Comparison {
+        chips: rows,
+        failures,
+        honest,
+        honest_verified,
+        decidable,
+        decidable_verified,
+        mispositioned_landmark: mispositioned_name,
+        flagged_landmarks: flagged,
+    }
+}

@@ -1,0 +1,72 @@
+//! The demo, in process, with a fixed seed: the audit's findings must match the fleet's ground
+//! truth exactly (smuggled chips never verified, the clone and the mispositioned landmark
+//! flagged, the silent chip reported, every decidable honest chip verified).
+
+use std::time::{Duration, Instant};
+
+use lightcone_verifier::audit::model::ChipStatus;
+use lightcone_verifier::demo::{self, DemoOptions};
+
+#[test]
+fn demo_findings_match_the_ground_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let options = DemoOptions {
+        out: tmp.path().join("out"),
+        seed: 2026,
+        rounds: 2,
+        cycles: 3,
+        epoch: Duration::from_secs(10),
+        ..DemoOptions::default()
+    };
+    let o = demo::run(&options, &mut |line| println!("{line}")).unwrap();
+    let c = &o.comparison;
+    println!(
+        "decidable honest chips verified: {}/{} ({:.0} %); honest verified {}/{}; {:.1} s",
+        c.decidable_verified,
+        c.decidable,
+        100.0 * c.decidable_verified as f64 / c.decidable.max(1) as f64,
+        c.honest_verified,
+        c.honest,
+        started.elapsed().as_secs_f64()
+    );
+    for f in &c.failures {
+        println!("mismatch: {f}");
+    }
+    assert!(c.passed(), "{:#?}", c.failures);
+    // The parts of the truth the issue names, spelled out.
+    for row in &c.chips {
+        match row.truth.role.as_str() {
+            "smuggled" => assert_ne!(row.status, "verified", "{row:?}"),
+            "clone" => assert!(
+                row.findings.iter().any(|f| f == "CounterRollback"),
+                "{row:?}"
+            ),
+            "silent" => assert!(row.findings.iter().any(|f| f == "Silence"), "{row:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(c.flagged_landmarks, vec![c.mispositioned_landmark.clone()]);
+    assert!(
+        c.decidable >= 15,
+        "too few decidable honest chips: {}",
+        c.decidable
+    );
+    assert_eq!(c.decidable_verified, c.decidable);
+    assert!(o
+        .report
+        .chips
+        .iter()
+        .all(|r| r.status != ChipStatus::Verified
+            || r.epochs.iter().any(|e| e.verdict == "compliant")));
+    for file in [
+        "report.html",
+        "report.json",
+        "trust.toml",
+        "policy.toml",
+        "truth.json",
+        "log/checkpoint",
+    ] {
+        assert!(o.out.join(file).exists(), "{file} missing");
+    }
+}
