@@ -1,7 +1,12 @@
 //! Geo hot paths: decoding the embedded borders (once per process in real use), one verdict with
 //! 10 caps against a 200-country policy, and point classification as the baseline.
+//!
+//! Run: `cargo bench -p lightcone-verifier --bench geo -- --warm-up-time 1 --measurement-time 3`
+// criterion_group! generates an undocumented pub fn.
+#![allow(missing_docs)]
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
 use lightcone_verifier::geo::borders::EMBEDDED_TOPOJSON;
 use lightcone_verifier::geo::sphere::Vec3;
 use lightcone_verifier::geo::{evaluate, Cap, Policy, World};

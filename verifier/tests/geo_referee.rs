@@ -253,7 +253,7 @@ fn disallowed_vertices(world: &World, policy: &Policy) -> Vec<(f64, f64, Vec3)> 
     });
     let mut out = Vec::new();
     for f in 0..n {
-        if !(permitted[f] && !forbidden[f]) {
+        if !permitted[f] || forbidden[f] {
             out.extend_from_slice(&all[f]);
         }
     }
