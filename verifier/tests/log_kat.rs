@@ -299,7 +299,7 @@ fn go_sumdb_note_open_rules() {
     // ... but the same bad line from an unknown key is ignored.
     assert!(open_note(
         format!("{tampered}{enoch_sig}").as_bytes(),
-        &[enoch.clone()]
+        std::slice::from_ref(&enoch)
     )
     .is_ok());
     // Too many signatures (Go's limit is 100).

@@ -180,7 +180,7 @@ fn empty_batch_and_oversized_entry() {
         "nothing written for a rejected batch"
     );
     let max = vec![7u8; 65_535];
-    assert_eq!(log.append_batch(&[max.clone()]).unwrap(), 0..1);
+    assert_eq!(log.append_batch(std::slice::from_ref(&max)).unwrap(), 0..1);
     let reader = LogReader::open(&dir).unwrap();
     assert_eq!(reader.entry(0).unwrap(), max);
 }
