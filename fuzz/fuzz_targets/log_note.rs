@@ -11,7 +11,9 @@ use lightcone_verifier::log::{NoteSigner, VerifierKey};
 const PETER: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(key) = VerifierKey::parse(PETER) else { return };
+    let Ok(key) = VerifierKey::parse(PETER) else {
+        return;
+    };
     if let Ok(note) = parse_note(data) {
         assert!(note.text.ends_with('\n'));
         assert!(!note.signatures.is_empty());

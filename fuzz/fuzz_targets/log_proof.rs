@@ -12,14 +12,18 @@ use lightcone_verifier::log::{ConsistencyProofText, TlogProof, VerifierKey};
 const PETER: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(key) = VerifierKey::parse(PETER) else { return };
+    let Ok(key) = VerifierKey::parse(PETER) else {
+        return;
+    };
     if let Ok(p) = TlogProof::parse(data) {
         assert_eq!(p.to_text(), data);
         let _ = check_tlog_proof(&p, b"entry", &key);
         // Against an arbitrary claimed tree: sizes from the data, a root that no proof reaches.
         let size = p.hashes.len() as u64 * 3 + p.index % 7;
         let _ = verify_inclusion(p.index, size, &leaf_hash(b"x"), &p.hashes, &empty_root());
-        assert!(verify_inclusion(p.index, p.index, &leaf_hash(b"x"), &p.hashes, &empty_root()).is_err());
+        assert!(
+            verify_inclusion(p.index, p.index, &leaf_hash(b"x"), &p.hashes, &empty_root()).is_err()
+        );
     }
     if let Ok(c) = ConsistencyProofText::parse(data) {
         assert_eq!(c.to_text(), data);

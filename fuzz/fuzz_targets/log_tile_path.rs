@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use lightcone_verifier::log::tile::{encode_index, TilePath};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(path) = std::str::from_utf8(data) else { return };
+    let Ok(path) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(tile) = TilePath::parse(path) {
         assert_eq!(tile.to_path_string(), path);
         assert_eq!(TilePath::parse(&tile.to_path_string()).ok(), Some(tile));
