@@ -92,7 +92,8 @@ pub fn outer_angle(center_lat_deg: f64, radius_m: f64) -> f64 {
 }
 
 /// Unit-sphere caps containing the caps (each grown by `extra_m` metres of ground), smallest
-/// first; caps that would reach a hemisphere are dropped (sound: F only grows).
+/// first; caps that would reach a hemisphere, and all but the [`MAX_CAPS`] smallest, are
+/// dropped (sound: F only grows).
 pub fn sphere_caps(caps: &[Cap], extra_m: f64) -> Vec<SphereCap> {
     let extra = extra_m.max(0.0) / M_MIN;
     let mut out: Vec<SphereCap> = caps
@@ -106,8 +107,14 @@ pub fn sphere_caps(caps: &[Cap], extra_m: f64) -> Vec<SphereCap> {
         })
         .collect();
     out.sort_by(|a, b| a.theta.total_cmp(&b.theta));
+    // Bound the work (the emptiness test is cubic in the number of caps): keep the smallest.
+    // Dropping caps only enlarges F, so this is sound.
+    out.truncate(MAX_CAPS);
     out
 }
+
+/// At most this many caps (the smallest) take part in a verdict; see [`sphere_caps`].
+pub const MAX_CAPS: usize = 128;
 
 /// Minimum over caps of (radius − angle to `p`): positive inside all caps.
 fn depth(caps: &[SphereCap], p: Vec3) -> f64 {

@@ -114,9 +114,11 @@ impl Scenario {
     /// smallest bound wins.
     pub fn caps(&self, speed: Speed) -> Result<Vec<Cap>, GeoError> {
         self.validate()?;
+        let index: BTreeMap<&str, &Landmark> =
+            self.landmarks.iter().map(|l| (l.id.as_str(), l)).collect();
         let mut best: BTreeMap<&str, u64> = BTreeMap::new();
         for m in &self.measurements {
-            let Some(l) = self.landmarks.iter().find(|l| l.id == m.landmark) else {
+            let Some(l) = index.get(m.landmark.as_str()).copied() else {
                 continue;
             };
             let r = DistanceBound::from_rtt(m.rtt_ns, m.min_response_ns, l.uncertainty_m, speed)
