@@ -1,6 +1,6 @@
 //! The audit as JSON: the [`AuditReport`] serialized as is (pretty), for machines and archives.
 
-use super::{write_atomic, ReportError};
+use super::{write_atomic_with, ReportError};
 use crate::audit::model::AuditReport;
 use std::path::Path;
 
@@ -19,9 +19,11 @@ pub fn to_json(report: &AuditReport) -> String {
     }
 }
 
-/// Writes [`to_json`] of the report to `path` atomically (temporary file, then rename).
+/// Writes [`to_json`] of the report to `path` atomically (temporary file, then rename),
+/// streaming it: a million-measurement audit's JSON never sits in memory as one string.
 pub fn write_json(report: &AuditReport, path: &Path) -> Result<(), ReportError> {
-    let mut text = serde_json::to_string_pretty(report)?;
-    text.push('\n');
-    write_atomic(path, text.as_bytes())
+    write_atomic_with(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
 }

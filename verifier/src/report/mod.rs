@@ -158,6 +158,15 @@ pub(crate) fn names(list: &[String]) -> String {
 /// Writes `bytes` to `path` atomically: a temporary sibling, fsync, rename over `path`. Readers
 /// see the old file or the new one, never half of one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Like [`write_atomic`], with the content streamed by `write` (large reports never need to
+/// exist in memory as one string).
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), ReportError> {
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| ReportError::Io { path: p, source }
@@ -168,9 +177,13 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError>
         .unwrap_or_default();
     let tmp: PathBuf = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     let result = File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
+        .and_then(|f| {
+            let mut buffered = std::io::BufWriter::new(f);
+            write(&mut buffered)?;
+            buffered
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()
         })
         .map_err(io(&tmp))
         .and_then(|()| fs::rename(&tmp, path).map_err(io(path)));
