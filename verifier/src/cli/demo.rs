@@ -152,7 +152,8 @@ pub fn run(args: DemoArgs) -> Result<(), Error> {
     }
     if o.overruns > 0 {
         println!(
-            "  note: {} cycle(s) overran their epoch on this machine; try a longer --epoch-s",
+            "  note: {} cycle(s) skipped probes to stay within their epoch (a busy machine); \
+             a longer --epoch-s avoids that",
             o.overruns
         );
     }

@@ -250,8 +250,8 @@ pub const CHIPS: [ChipSpec; 39] = [
 /// the `[audit]` rules scaled down so that a one-minute demo spans several epochs.
 pub fn policy_toml(epoch_s: f64) -> String {
     let minutes = epoch_s / 60.0;
-    let fresh_hours = epoch_s * 0.75 / 3600.0;
-    let heartbeat_hours = epoch_s * 1.25 / 3600.0;
+    let fresh_hours = epoch_s * 0.99 / 3600.0;
+    let heartbeat_hours = epoch_s * 0.99 / 3600.0;
     format!(
         "# lightcone demo policy: an export-control style denylist; every other country is\n\
          # permitted. Bounds use the speed of light (sound against every medium).\n\
@@ -261,8 +261,8 @@ pub fn policy_toml(epoch_s: f64) -> String {
          sea = \"permitted\"\n\
          \n\
          # Scaled down for the demo: one probing cycle per epoch of {epoch_s} s; a chip is\n\
-         # verified by a compliant epoch ending at most 3/4 epoch before the audit time, and a\n\
-         # gap of more than 5/4 epoch without a valid epoch is silence.\n\
+         # verified by a compliant epoch in the last two epochs (freshness just under one\n\
+         # epoch), and a whole epoch without a valid epoch is silence.\n\
          [audit]\n\
          epoch_minutes = {minutes}\n\
          freshness_hours = {fresh_hours}\n\

@@ -191,10 +191,10 @@ pub fn compare(truth: &[ChipTruth], fleet: &Fleet, report: &AuditReport) -> Comp
                     problems.push("no silence finding".into());
                 }
             }
-            "smuggled" => {
-                if !matches!(status, Some(ChipStatus::Unverified | ChipStatus::Violation)) {
-                    problems.push("smuggled chip not unverified/violation".into());
-                }
+            "smuggled"
+                if !matches!(status, Some(ChipStatus::Unverified | ChipStatus::Violation)) =>
+            {
+                problems.push("smuggled chip not unverified/violation".into());
             }
             "clone" => {
                 if !matches!(status, Some(ChipStatus::Invalid | ChipStatus::Inconsistent)) {
