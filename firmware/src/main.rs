@@ -21,7 +21,12 @@
 #![no_main]
 // Raw pointers are needed to paint and scan the stack for the stack measurement, nowhere else.
 #![allow(unsafe_code)]
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use core::panic::PanicInfo;
 
