@@ -113,10 +113,11 @@ fn all_eight_torsion_points_and_their_aliases_are_refused_as_keys() {
     }
 }
 
-/// The only place lightcone's rule and dalek's `verify_strict` disagree on the hand-made set is
-/// mixed-order R (lightcone accepts, dalek rejects); anything else would be a bug in one of them.
+/// The only places lightcone's rule and dalek's `verify_strict` disagree on the hand-made set are
+/// mixed-order R and A (the cofactored rule accepts, dalek rejects); anything else would be a bug
+/// in one of them.
 #[test]
-fn differences_from_verify_strict_are_exactly_the_mixed_order_r_cases() {
+fn differences_from_verify_strict_are_exactly_the_mixed_order_cases() {
     for c in handmade() {
         let ours = core_accepts(&c.key, &c.msg, &c.sig);
         let dalek = dalek_strict_accepts(&c.key, &c.msg, &c.sig);
@@ -124,8 +125,8 @@ fn differences_from_verify_strict_are_exactly_the_mixed_order_r_cases() {
             assert!(ours && !dalek, "{}: ours {ours}, dalek {dalek}", c.name);
         } else if c.name.starts_with("mixed-order A") {
             // dalek accepts a mixed-order key only if k happens to kill the torsion (k ≡ 0 mod
-            // the torsion's order); lightcone always refuses.
-            assert!(!ours, "{}", c.name);
+            // the torsion's order); the cofactored rule always clears it and accepts.
+            assert!(ours, "{}", c.name);
         } else {
             assert_eq!(ours, dalek, "{}", c.name);
         }
@@ -187,7 +188,6 @@ fn refused_cases_would_pass_the_bare_cofactored_equation() {
         let crafted = [
             "small-order key",
             "small-order R",
-            "mixed-order A",
             "non-canonical S + ℓ",
         ]
         .iter()
@@ -199,5 +199,5 @@ fn refused_cases_would_pass_the_bare_cofactored_equation() {
             checked += 1;
         }
     }
-    assert!(checked >= 30, "only {checked} crafted cases");
+    assert!(checked >= 25, "only {checked} crafted cases");
 }
