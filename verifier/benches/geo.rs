@@ -6,10 +6,10 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use std::hint::black_box;
 use lightcone_verifier::geo::borders::EMBEDDED_TOPOJSON;
 use lightcone_verifier::geo::sphere::Vec3;
 use lightcone_verifier::geo::{evaluate, Cap, Policy, World};
+use std::hint::black_box;
 use std::time::Duration;
 
 /// Ten caps around `truth`: landmarks every 36° of bearing at 200–1 100 km, each bound 150 km

@@ -19,7 +19,7 @@ const LANDMARKS: [(f64, f64); 8] = [
     (51.51, -0.13),
     (52.23, 21.01),
     (1.35, 103.82),
-    (3.14, 101.69),
+    (3.139, 101.687),
     (39.04, -77.49),
     (35.68, 139.69),
 ];
@@ -31,12 +31,19 @@ const BATCH: usize = 20_000;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let out = std::path::PathBuf::from(args.next().ok_or("usage: generate_log OUT_DIR N")?);
-    let n: usize = args.next().ok_or("usage: generate_log OUT_DIR N")?.parse()?;
+    let n: usize = args
+        .next()
+        .ok_or("usage: generate_log OUT_DIR N")?
+        .parse()?;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
     let mut fleet = SynthFleet::new(&mut rng, &LANDMARKS, CHIPS)?;
     std::fs::create_dir_all(&out)?;
     let mut log = Log::init(out.join("log"), &fleet.origin, fleet.log_key.clone())?;
-    let certs: Vec<Vec<u8>> = fleet.certificate_records().iter().map(|r| r.to_vec()).collect();
+    let certs: Vec<Vec<u8>> = fleet
+        .certificate_records()
+        .iter()
+        .map(|r| r.to_vec())
+        .collect();
     log.append_batch(&certs)?;
     let mut batch = Vec::with_capacity(BATCH);
     for i in 0..n {
@@ -55,8 +62,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     eprintln!();
-    TrustFile::new(fleet.registry_public(), &[("synthetic-vendor".into(), fleet.vendor_public())], fleet.trust().log_verifier_key)
-        .write(&out.join("trust.toml"))?;
+    TrustFile::new(
+        fleet.registry_public(),
+        &[("synthetic-vendor".into(), fleet.vendor_public())],
+        fleet.trust().log_verifier_key,
+    )
+    .write(&out.join("trust.toml"))?;
     std::fs::write(
         out.join("policy.toml"),
         "permitted = [\"*\"]\nforbidden = [\"CN\", \"RU\"]\n[audit]\nfreshness_hours = 1000\nheartbeat_hours = 1000\n",

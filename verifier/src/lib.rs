@@ -10,7 +10,7 @@ pub mod geo;
 pub mod log;
 pub mod net;
 pub mod registry;
-pub mod synth;
 pub mod report;
+pub mod synth;
 
 pub use error::Error;

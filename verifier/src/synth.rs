@@ -236,7 +236,9 @@ impl SynthFleet {
         let rtt = internet_rtt_ns(lm.true_position, chip_at, MIN_RESPONSE_NS);
         let challenge = lm.landmark.challenge(chip.responder.chip_id(), rng)?;
         let mut out = [0u8; Response::MAX_SIZE];
-        let n = chip.responder.respond(&challenge.to_vec(), || 0, &mut out)?;
+        let n = chip
+            .responder
+            .respond(&challenge.to_vec(), || 0, &mut out)?;
         let response = Response::decode(out.get(..n).ok_or(Error::Malformed)?)?;
         let body = lightcone::message::MeasurementBody {
             version: lightcone::PROTOCOL_VERSION,

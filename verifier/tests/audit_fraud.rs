@@ -22,8 +22,8 @@ const LANDMARKS: [(f64, f64); 7] = [
     (51.51, -0.13), // London
     (52.23, 21.01), // Warsaw
     SINGAPORE,
-    (3.14, 101.69), // Kuala Lumpur
-    (40.42, -3.70), // Madrid
+    (3.139, 101.687), // Kuala Lumpur
+    (40.42, -3.70),   // Madrid
 ];
 /// Where the honest chips are: Frankfurt, Paris, Singapore.
 const CHIP_SITES: [(f64, f64); 3] = [(50.12, 8.70), (48.85, 2.30), (1.30, 103.80)];

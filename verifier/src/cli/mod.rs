@@ -3,9 +3,9 @@
 pub mod audit;
 pub mod chip;
 pub mod demo;
-pub mod verdict;
 pub mod landmark;
 pub mod log;
 pub mod registry;
 pub mod relay;
 pub mod vendor;
+pub mod verdict;
