@@ -352,15 +352,11 @@ fn a_silent_chip_is_reported_and_unverified() {
     let mut case = Case::new(9);
     // Chips 0 and 1 answer every hour for 30 hours; chip 2 stops after the first hour.
     for e in 0..30u64 {
-        for c in 0..3 {
+        for (c, site) in CHIP_SITES.iter().enumerate() {
             if c == 2 && e > 0 {
                 continue;
             }
-            case.epoch(
-                c,
-                CHIP_SITES[c],
-                T0_NS + e * 60 * MIN_NS + c as u64 * 10_000_000,
-            );
+            case.epoch(c, *site, T0_NS + e * 60 * MIN_NS + c as u64 * 10_000_000);
         }
     }
     let report = case.audit(None);

@@ -225,6 +225,8 @@ fn unknown_names_list_close_matches() {
     let e = Policy::from_toml_str("forbidden = [\"GF\"]").unwrap_err();
     assert!(e.to_string().contains("no separate region"), "{e}");
     assert!(Policy::from_toml_str("permited = [\"CN\"]").is_err());
+    // An empty (or truncated-to-nothing) policy must not silently allow everywhere.
+    assert!(Policy::from_toml_str("").is_err());
     assert!(Policy::from_toml_str("sea = \"maybe\"").is_err());
     assert!(Policy::from_toml_str("speed = 3e9").is_err());
     assert!(Policy::from_toml_str("speed = \"warp\"").is_err());
@@ -234,7 +236,7 @@ fn unknown_names_list_close_matches() {
     assert_eq!(p.speed, lightcone::Speed::FIBRE);
     assert!(!p.speed_is_sound_for_all_media());
     assert_eq!(
-        Policy::from_toml_str("speed = 200000000")
+        Policy::from_toml_str("speed = 200000000\npermitted = [\"*\"]")
             .unwrap()
             .speed
             .m_per_s(),
@@ -244,7 +246,7 @@ fn unknown_names_list_close_matches() {
 
 #[test]
 fn hostile_caps_are_errors() {
-    let p = policy("");
+    let p = policy("permitted = [\"*\"]");
     for c in [
         Cap {
             center_lat: f64::NAN,

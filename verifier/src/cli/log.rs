@@ -285,12 +285,7 @@ fn check_proof(
 
 /// A verifier key given inline, or the path of a file holding one.
 fn verifier_key(arg: &str) -> Result<VerifierKey, Error> {
-    let path = Path::new(arg);
-    if !arg.contains('+') || path.is_file() {
-        let text = std::fs::read_to_string(path).map_err(|e| LogError::io(path, e))?;
-        return Ok(VerifierKey::parse(text.trim())?);
-    }
-    Ok(VerifierKey::parse(arg)?)
+    Ok(VerifierKey::from_arg(arg)?)
 }
 
 /// `<DIR>.key` beside the log directory: outside it, so serving the directory never serves

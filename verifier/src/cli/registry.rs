@@ -83,15 +83,5 @@ pub fn run(args: RegistryArgs) -> Result<(), Error> {
 
 /// A verifier key given inline or as a file, checked with the log module's parser.
 fn verifier_key_text(arg: &str) -> Result<String, Error> {
-    let path = std::path::Path::new(arg);
-    let text = if path.is_file() {
-        std::fs::read_to_string(path)
-            .map_err(|e| lightcone_verifier::registry::RegistryError::io(path, e))?
-            .trim()
-            .to_owned()
-    } else {
-        arg.trim().to_owned()
-    };
-    lightcone_verifier::log::VerifierKey::parse(&text)?;
-    Ok(text)
+    Ok(lightcone_verifier::log::VerifierKey::from_arg(arg)?.to_string())
 }

@@ -24,7 +24,12 @@ pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
         path: args.scenario.clone(),
         source,
     })?;
-    let scenario = Scenario::from_json_str(&text)?;
+    let scenario = Scenario::from_json_str(&text).map_err(|e| match e {
+        GeoError::Scenario(why) => {
+            GeoError::Scenario(format!("{}: {why}", args.scenario.display()))
+        }
+        other => other,
+    })?;
     let speed = scenario.speed_or(policy.speed)?;
     let caps = scenario.caps(speed)?;
     let world = policy.default_world()?;

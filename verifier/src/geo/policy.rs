@@ -192,6 +192,19 @@ impl Policy {
                 "border_margin_km = {margin_km}: need 0 ≤ km ≤ 20000"
             )));
         }
+        // An empty (e.g. truncated-to-nothing) policy file silently allowing everywhere would
+        // be a dangerous default: a policy must set at least one key.
+        if file.permitted.is_none()
+            && file.forbidden.is_none()
+            && file.sea.is_none()
+            && file.speed.is_none()
+            && file.border_margin_km.is_none()
+            && file.borders.is_none()
+        {
+            return Err(GeoError::Policy(
+                "the policy is empty (write permitted = [\"*\"] to allow everywhere)".into(),
+            ));
+        }
         let permitted = file.permitted.unwrap_or_else(|| vec!["*".to_string()]);
         let forbidden = file.forbidden.unwrap_or_default();
         let mut p = Policy {

@@ -137,6 +137,14 @@ pub enum LogError {
     /// An earlier append failed part-way; reopen the log to recover before appending again.
     #[error("an earlier append failed part-way; reopen the log to recover")]
     Poisoned,
+    /// A file's contents were unusable (a key file, a checkpoint): the cause, with the file.
+    #[error("{path}: {source}")]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its contents.
+        source: Box<LogError>,
+    },
     /// An internal invariant failed (a bug, reported instead of panicking).
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -150,6 +158,19 @@ impl LogError {
             LogError::MissingFile { path }
         } else {
             LogError::Io { path, source }
+        }
+    }
+}
+
+impl LogError {
+    /// Names the file whose contents caused this error (I/O errors already carry their path).
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        match self {
+            e @ (LogError::Io { .. } | LogError::MissingFile { .. } | LogError::InFile { .. }) => e,
+            other => LogError::InFile {
+                path: path.into(),
+                source: Box::new(other),
+            },
         }
     }
 }

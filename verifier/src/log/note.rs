@@ -46,6 +46,17 @@ pub struct VerifierKey {
 }
 
 impl VerifierKey {
+    /// A verifier key given on a command line: the key itself (`name+hexid+base64`), or else
+    /// the path of a file holding one. Errors about a file name the file.
+    pub fn from_arg(arg: &str) -> Result<Self> {
+        if let Ok(key) = VerifierKey::parse(arg.trim()) {
+            return Ok(key);
+        }
+        let path = std::path::Path::new(arg);
+        let text = std::fs::read_to_string(path).map_err(|e| LogError::io(path, e))?;
+        VerifierKey::parse(text.trim()).map_err(|e| e.in_file(path))
+    }
+
     /// The verifier key for `name` and an Ed25519 public key.
     pub fn new(name: &str, key: VerifyingKey) -> Result<Self> {
         if !is_valid_key_name(name) {

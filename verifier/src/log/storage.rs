@@ -162,7 +162,7 @@ pub fn write_key_file(path: &Path, signer: &NoteSigner) -> Result<()> {
 /// Reads a signer key file written by [`write_key_file`] (or Go's `note.GenerateKey`).
 pub fn read_key_file(path: &Path) -> Result<NoteSigner> {
     let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(io(path))?);
-    NoteSigner::parse(text.trim_end())
+    NoteSigner::parse(text.trim_end()).map_err(|e| e.in_file(path))
 }
 
 /// What [`Log::open`] had to repair after an interrupted append.
@@ -237,7 +237,7 @@ impl Log {
         let lock = lock_dir(&dir)?;
         let cp_path = dir.join(CHECKPOINT_FILE);
         let note = fs::read(&cp_path).map_err(io(&cp_path))?;
-        let unverified = parse_unverified(&note)?;
+        let unverified = parse_unverified(&note).map_err(|e| e.in_file(&cp_path))?;
         let signer = NoteSigner::new(&unverified.origin, signing_key)?;
         let checkpoint = open_checkpoint(&note, signer.verifier_key()).map_err(|e| match e {
             LogError::NoKnownSignature => LogError::KeyMismatch(format!(
@@ -545,7 +545,7 @@ impl LogReader {
         let dir = dir.as_ref().to_path_buf();
         let cp_path = dir.join(CHECKPOINT_FILE);
         let note = fs::read(&cp_path).map_err(io(&cp_path))?;
-        let checkpoint = parse_unverified(&note)?;
+        let checkpoint = parse_unverified(&note).map_err(|e| e.in_file(&cp_path))?;
         Ok(LogReader {
             dir,
             note,
