@@ -12,21 +12,12 @@ use lightcone::{LogRecord, Wire};
 use lightcone_verifier::audit::{audit, AuditOptions, AuditRules};
 use lightcone_verifier::geo::Policy;
 use lightcone_verifier::log::Log;
-use lightcone_verifier::synth::SynthFleet;
+use lightcone_verifier::synth::{SynthFleet, SAMPLE_LANDMARKS};
 use rand_core::SeedableRng;
 
 const MEASUREMENTS: usize = 10_000;
 const T0_NS: u64 = 1_790_000_000 * 1_000_000_000;
-const LANDMARKS: [(f64, f64); 8] = [
-    (50.11, 8.68),
-    (48.86, 2.35),
-    (51.51, -0.13),
-    (52.23, 21.01),
-    (1.35, 103.82),
-    (3.139, 101.687),
-    (39.04, -77.49),
-    (35.68, 139.69),
-];
+const LANDMARKS: [(f64, f64); 8] = SAMPLE_LANDMARKS;
 const POLICY: &str = "permitted = [\"*\"]\nforbidden = [\"CN\", \"RU\"]\n";
 
 fn bench_audit(c: &mut Criterion) {

@@ -10,19 +10,10 @@
 use lightcone::{LogRecord, Wire};
 use lightcone_verifier::log::Log;
 use lightcone_verifier::registry::TrustFile;
-use lightcone_verifier::synth::SynthFleet;
+use lightcone_verifier::synth::{SynthFleet, SAMPLE_LANDMARKS};
 use rand_core::SeedableRng;
 
-const LANDMARKS: [(f64, f64); 8] = [
-    (50.11, 8.68),
-    (48.86, 2.35),
-    (51.51, -0.13),
-    (52.23, 21.01),
-    (1.35, 103.82),
-    (3.139, 101.687),
-    (39.04, -77.49),
-    (35.68, 139.69),
-];
+const LANDMARKS: [(f64, f64); 8] = SAMPLE_LANDMARKS;
 const CHIP_SITES: [(f64, f64); 4] = [(50.0, 8.5), (48.9, 2.4), (1.3, 103.8), (39.0, -77.5)];
 const T0_NS: u64 = 1_790_000_000 * 1_000_000_000;
 const CHIPS: usize = 1000;

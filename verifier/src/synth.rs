@@ -11,6 +11,19 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::registry::Trust;
 
+/// Eight landmark sites on three continents (Frankfurt, Paris, London, Warsaw, Singapore, Kuala
+/// Lumpur, Ashburn, Tokyo), for benches and generated logs.
+pub const SAMPLE_LANDMARKS: [(f64, f64); 8] = [
+    (50.11, 8.68),
+    (48.86, 2.35),
+    (51.51, -0.13),
+    (52.23, 21.01),
+    (1.35, 103.82),
+    (3.139, 101.687),
+    (39.04, -77.49),
+    (35.68, 139.69),
+];
+
 /// Minimum response time every synthetic chip model is endorsed with, ns.
 pub const MIN_RESPONSE_NS: u64 = 20_000;
 /// Mean Earth radius, metres (for synthetic RTTs only; the audit never trusts these).

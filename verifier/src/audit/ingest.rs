@@ -236,6 +236,40 @@ pub fn read_measurements(
     }
 }
 
+/// The landmark certificate and the responder's key a measurement needs, valid at its time;
+/// or which one is missing. The responder is a certified chip, or another landmark answering a
+/// cross-check with its landmark key.
+#[allow(clippy::type_complexity)]
+fn certificates_for<'c>(
+    certs: &'c Certificates,
+    m: &Measurement,
+) -> Result<(&'c LandmarkCert, Responder, &'c PreparedKey), (FindingKind, &'static str)> {
+    let (chip, landmark) = (m.chip_id(), m.landmark_id());
+    let sent_s = m.body.sent_at_ns / 1_000_000_000;
+    let missing = |known: bool| {
+        if known {
+            FindingKind::TimestampOutOfRange
+        } else {
+            FindingKind::UnknownCertificate
+        }
+    };
+    let lm = certs.landmark_at(&landmark, sent_s).ok_or((
+        missing(certs.landmarks.contains_key(&landmark)),
+        "no landmark certificate in the log is valid at the measurement time",
+    ))?;
+    if let Some(c) = certs.chip_at(&chip, sent_s) {
+        return Ok((lm, Responder::Chip(chip), &c.key));
+    }
+    let as_landmark = LandmarkId::from(chip.to_bytes());
+    if let Some(l) = certs.landmark_at(&as_landmark, sent_s) {
+        return Ok((lm, Responder::Landmark(as_landmark), &l.key));
+    }
+    Err((
+        missing(certs.chips.contains_key(&chip)),
+        "no device certificate in the log is valid at the measurement time",
+    ))
+}
+
 /// Pre-checks, then batch-verifies the two signatures of every measurement in `chunk`.
 fn check_chunk(
     chunk: &[(u64, Vec<u8>)],
@@ -295,7 +329,6 @@ fn check_chunk(
         let chip = m.chip_id();
         let landmark = m.landmark_id();
         let sent_ns = m.body.sent_at_ns;
-        let sent_s = sent_ns / 1_000_000_000;
         if sent_ns > audit_time_ns.saturating_add(skew_ns) {
             out.push((
                 reject(
@@ -311,48 +344,15 @@ fn check_chunk(
             ));
             continue;
         }
-        let Some(lm) = certs.landmark_at(&landmark, sent_s) else {
-            let kind = if certs.landmarks.contains_key(&landmark) {
-                FindingKind::TimestampOutOfRange
-            } else {
-                FindingKind::UnknownCertificate
-            };
-            out.push((
-                reject(
-                    kind,
-                    Some(chip),
-                    Some(landmark),
-                    false,
-                    "no landmark certificate in the log is valid at the measurement time".into(),
-                ),
-                0,
-            ));
-            continue;
-        };
-        let (responder, responder_key) = if let Some(c) = certs.chip_at(&chip, sent_s) {
-            (Responder::Chip(chip), &c.key)
-        } else if let Some(l) = certs.landmark_at(&LandmarkId::from(chip.to_bytes()), sent_s) {
-            (
-                Responder::Landmark(LandmarkId::from(chip.to_bytes())),
-                &l.key,
-            )
-        } else {
-            let kind = if certs.chips.contains_key(&chip) {
-                FindingKind::TimestampOutOfRange
-            } else {
-                FindingKind::UnknownCertificate
-            };
-            out.push((
-                reject(
-                    kind,
-                    Some(chip),
-                    Some(landmark),
-                    false,
-                    "no device certificate in the log is valid at the measurement time".into(),
-                ),
-                0,
-            ));
-            continue;
+        let (lm, responder, responder_key) = match certificates_for(certs, &m) {
+            Ok(found) => found,
+            Err((kind, why)) => {
+                out.push((
+                    reject(kind, Some(chip), Some(landmark), false, why.into()),
+                    0,
+                ));
+                continue;
+            }
         };
         let landmark_msg = m.with_signed_message(|msg| Ok(msg.to_vec()));
         let responder_msg = m.body.response.with_signed_message(|msg| Ok(msg.to_vec()));
