@@ -97,7 +97,15 @@ fn provision_load_and_trust() {
         &trust_path,
         &registry,
         std::slice::from_ref(&vendor),
-        Some("lightcone.test/log+0123abcd+AQ".into()),
+        Some(
+            lightcone_verifier::log::NoteSigner::new(
+                "lightcone.test/log",
+                ed25519_dalek::SigningKey::from_bytes(&[5; 32]),
+            )
+            .unwrap()
+            .verifier_key()
+            .to_string(),
+        ),
     )
     .unwrap();
     assert!(matches!(
@@ -119,7 +127,7 @@ fn provision_load_and_trust() {
     assert_eq!(trust.vendors.len(), 1);
     assert_eq!(
         trust.log_verifier_key.as_deref(),
-        Some("lightcone.test/log+0123abcd+AQ")
+        Some("lightcone.test/log+36e6055a+AW56HN0psLeP0Tr0xVmP7/TvKpcWbjym8uT7/M2AUFvx")
     );
 
     // A key file anyone may read is refused, naming the file.

@@ -153,15 +153,20 @@ impl Policy {
         })?;
         let file: PolicyFile = toml::from_str(&text)
             .map_err(|e| GeoError::Policy(format!("{}: {e}", path.display())))?;
+        let name_file = |e: GeoError| match e {
+            GeoError::Policy(why) => GeoError::Policy(format!("{}: {why}", path.display())),
+            other => other,
+        };
         match &file.borders {
             None => {
                 let world = World::try_embedded()?;
-                Policy::from_file(file, world, None)
+                Policy::from_file(file, world, None).map_err(name_file)
             }
             Some(b) => {
                 let full = path.parent().map_or_else(|| b.clone(), |d| d.join(b));
                 let world = Arc::new(World::load_geojson(&full)?);
-                let mut p = Policy::from_file(file, &world, Some(world.clone()))?;
+                let mut p =
+                    Policy::from_file(file, &world, Some(world.clone())).map_err(name_file)?;
                 p.borders = Some(full);
                 Ok(p)
             }

@@ -127,6 +127,10 @@ impl TrustFile {
             }
             vendors.push((v.name.clone(), parse_public_key(&v.public_key, path)?));
         }
+        if let Some(log) = &self.log {
+            crate::log::VerifierKey::parse(&log.verifier_key)
+                .map_err(|e| RegistryError::malformed(path, format!("[log] verifier_key: {e}")))?;
+        }
         Ok(Trust {
             registry,
             vendors,
