@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::ed25519::{self, PreparedKey};
 use crate::error::Error;
 use crate::ids::PublicKey;
-use crate::wire::Bytes;
+use crate::wire::{encode_to_slice, Bytes};
 
 /// The one protocol version this build speaks; every message carries it in its first byte.
 pub const PROTOCOL_VERSION: u8 = 1;
@@ -75,7 +75,7 @@ pub(crate) fn with_signed_message<T: Serialize, R>(
         return Err(Error::BufferTooSmall);
     }
     head.copy_from_slice(domain);
-    let body_len = postcard::to_slice(body, tail)
+    let body_len = encode_to_slice(body, tail)
         .map_err(|_| Error::BufferTooSmall)?
         .len();
     let total = domain.len().saturating_add(body_len);

@@ -3,6 +3,10 @@
 //! Every signed structure has exactly one encoding (DESIGN §6): decoding re-encodes the value and
 //! compares it with the input byte for byte, so overlong varints and other aliases are refused
 //! and one record has one hash.
+//!
+//! postcard decodes; the core's own panic-free `encoder` writes postcard's format into a `sink`
+//! (a caller's slice, or a byte-for-byte comparison with an expected encoding), so no encoding
+//! path in the core can panic (firmware/README.md).
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -12,6 +16,12 @@ use serde::ser::{Serialize, SerializeTuple, Serializer};
 
 use crate::error::Error;
 
+mod encoder;
+mod sink;
+
+use encoder::EncodeError;
+use sink::{Compare, SliceWriter};
+
 /// A message type with a fixed upper bound on its encoded size.
 pub trait Wire: Serialize + for<'de> Deserialize<'de> {
     /// The largest number of bytes any value of this type encodes to.
@@ -19,10 +29,7 @@ pub trait Wire: Serialize + for<'de> Deserialize<'de> {
 
     /// Encodes into `buf`, returning the used prefix; `BufferTooSmall` if it does not fit.
     fn encode<'b>(&self, buf: &'b mut [u8]) -> Result<&'b mut [u8], Error> {
-        postcard::to_slice(self, buf).map_err(|e| match e {
-            postcard::Error::SerializeBufferFull => Error::BufferTooSmall,
-            _ => Error::Malformed,
-        })
+        encode_to_slice(self, buf)
     }
 
     /// Decodes exactly one canonical value from `bytes`: no trailing bytes, no aliases.
@@ -33,9 +40,27 @@ pub trait Wire: Serialize + for<'de> Deserialize<'de> {
     /// Encodes into a new vector (hosts only).
     #[cfg(feature = "std")]
     fn to_vec(&self) -> std::vec::Vec<u8> {
-        // Encoding into a Vec cannot run out of room and our types always serialize.
-        postcard::to_stdvec(self).unwrap_or_default()
+        // A Vec never runs out of room and our types always serialize.
+        let mut out = std::vec::Vec::with_capacity(Self::MAX_SIZE);
+        match encoder::encode(self, &mut out) {
+            Ok(()) => out,
+            Err(_) => std::vec::Vec::new(),
+        }
     }
+}
+
+/// Encodes `value` into the start of `buf`, returning the used prefix; `BufferTooSmall` if it
+/// does not fit.
+pub(crate) fn encode_to_slice<'b, T: Serialize + ?Sized>(
+    value: &T,
+    buf: &'b mut [u8],
+) -> Result<&'b mut [u8], Error> {
+    let mut writer = SliceWriter::new(buf);
+    encoder::encode(value, &mut writer).map_err(|e| match e {
+        EncodeError::Full => Error::BufferTooSmall,
+        EncodeError::LengthUnknown | EncodeError::Custom => Error::Malformed,
+    })?;
+    Ok(writer.into_written())
 }
 
 /// Decodes exactly one canonical `T` from `bytes`: no trailing bytes, no aliases.
@@ -54,38 +79,8 @@ pub(crate) fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
 
 /// Whether `value` encodes to exactly `expected`, checked without a buffer.
 pub(crate) fn encodes_to<T: Serialize + ?Sized>(value: &T, expected: &[u8]) -> bool {
-    postcard::serialize_with_flavor(
-        value,
-        Compare {
-            expected,
-            pos: 0,
-            same: true,
-        },
-    )
-    .unwrap_or(false)
-}
-
-/// A postcard output that compares the bytes it is given with an expected encoding.
-struct Compare<'a> {
-    expected: &'a [u8],
-    pos: usize,
-    same: bool,
-}
-
-impl postcard::ser_flavors::Flavor for Compare<'_> {
-    type Output = bool;
-
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        if self.expected.get(self.pos) != Some(&data) {
-            self.same = false;
-        }
-        self.pos = self.pos.saturating_add(1);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<bool> {
-        Ok(self.same && self.pos == self.expected.len())
-    }
+    let mut compare = Compare::new(expected);
+    encoder::encode(value, &mut compare).is_ok() && compare.matched()
 }
 
 /// `N` raw bytes on the wire (postcard encodes them as exactly `N` bytes, no length prefix).
