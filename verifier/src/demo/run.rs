@@ -38,6 +38,8 @@ const CROSS_ROUNDS: u32 = 2;
 const CROSS_THREADS: usize = 4;
 /// Pairs whose nominal RTT is below this get extra rounds: their bounds decide the verdicts.
 const NEAR_RTT: Duration = Duration::from_millis(25);
+/// Pause between the rounds of a near pair.
+const NEAR_INTERVAL: Duration = Duration::from_millis(100);
 /// Rounds for near pairs: on a busy machine the best of several is near the true delay.
 const NEAR_ROUNDS: u32 = 6;
 
@@ -225,13 +227,20 @@ fn probe_config(rounds: u32, delay_ns: f64) -> (ProbeConfig, Duration) {
         rounds
     };
     let timeout = rtt.mul_f64(1.5) + Duration::from_millis(150);
+    // A near pair's rounds are spread out: a burst of traffic (every landmark starts its cycle
+    // at once) can delay back-to-back rounds together, and their bound decides the verdict.
+    let interval = if rtt < NEAR_RTT {
+        NEAR_INTERVAL
+    } else {
+        Duration::ZERO
+    };
     let config = ProbeConfig {
         rounds,
         timeout,
         retries: 0,
-        interval: Duration::ZERO,
+        interval,
     };
-    (config, rtt * rounds)
+    (config, rtt * rounds + interval * rounds.saturating_sub(1))
 }
 
 /// Creates the output folder: it must not exist, or be empty.

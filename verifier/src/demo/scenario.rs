@@ -55,8 +55,11 @@ pub const LANDMARKS: [Place; 16] = [
     place("Sydney", -33.8688, 151.2093),
 ];
 
-/// The mispositioned landmark: registered in Madrid, really racked in Frankfurt.
-pub const MISPOSITIONED_REGISTERED: Place = place("Madrid", 40.4168, -3.7038);
+/// The mispositioned landmark: registered in Cairo, really racked in Frankfurt. The registered
+/// site is far enough that its RTTs to London and Frankfurt beat light by 14 and 19 ms, so a busy
+/// machine's scheduling delays cannot hide the lie (one impossible pair alone cannot say which
+/// of its two landmarks lies, and the audit would exclude both).
+pub const MISPOSITIONED_REGISTERED: Place = place("Cairo", 30.0444, 31.2357);
 /// Where the mispositioned landmark really is.
 pub const MISPOSITIONED_TRUE: Place = place("Frankfurt (really)", 50.1211, 8.7365);
 
