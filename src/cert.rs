@@ -156,15 +156,31 @@ impl DeviceCertificate {
     /// Verifies the vendor signature under `vendor_root`, the id-to-key binding, the fields,
     /// and that the certificate is valid at `at_unix_s`.
     pub fn verify(&self, vendor_root: &PublicKey, at_unix_s: u64) -> Result<Verified<Self>, Error> {
+        if self.body.issuer != IssuerId::of(vendor_root) {
+            return Err(Error::BadSignature);
+        }
+        self.check_signature(&PreparedKey::new(vendor_root)?)?;
+        self.check_claims(vendor_root, at_unix_s)?;
+        Ok(Verified::new(*self))
+    }
+
+    /// Every check of [`Self::verify`] except the vendor signature: issuer, id-to-key binding,
+    /// fields, validity at `at_unix_s`. Returns the device key, prepared for verifying the
+    /// chip's signatures. For auditors that batch-verify certificate signatures with
+    /// [`Signed::with_signed_message`]; a certificate is only valid when both pass.
+    pub fn check_claims(
+        &self,
+        vendor_root: &PublicKey,
+        at_unix_s: u64,
+    ) -> Result<PreparedKey, Error> {
         let b = &self.body;
         if b.issuer != IssuerId::of(vendor_root) {
             return Err(Error::BadSignature);
         }
-        self.check_signature(&PreparedKey::new(vendor_root)?)?;
         if b.chip_id != ChipId::of(&b.device_key) {
             return Err(Error::IdMismatch);
         }
-        PreparedKey::new(&b.device_key)?;
+        let key = PreparedKey::new(&b.device_key)?;
         check_fields(&b.validity)?;
         if b.timing.max_processing_ns < b.timing.min_response_ns {
             return Err(Error::InvalidCertificate);
@@ -172,7 +188,7 @@ impl DeviceCertificate {
         if !b.validity.contains(at_unix_s) {
             return Err(Error::CertificateNotValid);
         }
-        Ok(Verified::new(*self))
+        Ok(key)
     }
 }
 
@@ -234,20 +250,36 @@ impl LandmarkCertificate {
         registry_key: &PublicKey,
         at_unix_s: u64,
     ) -> Result<Verified<Self>, Error> {
+        if self.body.issuer != IssuerId::of(registry_key) {
+            return Err(Error::BadSignature);
+        }
+        self.check_signature(&PreparedKey::new(registry_key)?)?;
+        self.check_claims(registry_key, at_unix_s)?;
+        Ok(Verified::new(*self))
+    }
+
+    /// Every check of [`Self::verify`] except the registry signature: issuer, id-to-key binding,
+    /// fields, validity at `at_unix_s`. Returns the landmark key, prepared for verifying the
+    /// landmark's signatures. For auditors that batch-verify certificate signatures; a
+    /// certificate is only valid when both pass.
+    pub fn check_claims(
+        &self,
+        registry_key: &PublicKey,
+        at_unix_s: u64,
+    ) -> Result<PreparedKey, Error> {
         let b = &self.body;
         if b.issuer != IssuerId::of(registry_key) {
             return Err(Error::BadSignature);
         }
-        self.check_signature(&PreparedKey::new(registry_key)?)?;
         if b.landmark_id != LandmarkId::of(&b.landmark_key) {
             return Err(Error::IdMismatch);
         }
-        PreparedKey::new(&b.landmark_key)?;
+        let key = PreparedKey::new(&b.landmark_key)?;
         check_fields(&b.validity)?;
         if !b.validity.contains(at_unix_s) {
             return Err(Error::CertificateNotValid);
         }
-        Ok(Verified::new(*self))
+        Ok(key)
     }
 }
 

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lightcone::{ChipId, DistanceBound, LandmarkId, Speed};
 
-use super::ingest::{Accepted, Certificates, Responder};
+use super::certificates::Certificates;
+use super::ingest::{Accepted, Responder};
 use super::model::{Finding, FindingKind};
 use super::rules::AuditRules;
 

@@ -1,162 +1,23 @@
-//! Reading the log: certificates first (checked once against the trust roots), then every
-//! measurement, its two signatures batch-verified in parallel, in bounded memory.
-
-use std::collections::HashMap;
+//! Reading the measurements of the log (after [`super::certificates`]): every measurement, its
+//! two signatures batch-verified in parallel, in bounded memory.
 
 use lightcone::ed25519::PreparedKey;
-use lightcone::{
-    ChipId, DeviceCertificate, LandmarkCertificate, LandmarkId, LogRecord, Measurement, Wire,
-};
+use lightcone::{ChipId, LandmarkId, LogRecord, Measurement, Wire};
 use rayon::prelude::*;
 
 use super::batch::{self, Item};
+use super::certificates::{Certificates, LandmarkCert};
 use super::model::{Finding, FindingKind};
 use super::AuditError;
+use crate::log::tile::TILE_WIDTH;
 use crate::log::LogReader;
-use crate::registry::Trust;
 
-/// Measurements verified together in one batch (two signatures each).
-pub const BATCH_MEASUREMENTS: usize = 128;
+/// Measurements verified together in one batch (two signatures each). Larger batches cost less
+/// per signature (the multiscalar multiplication amortizes; 512 costs about 11 % fewer
+/// instructions per measurement than 128) but split the work over cores more coarsely.
+pub const BATCH_MEASUREMENTS: usize = 512;
 /// Measurements read before a parallel verification round: bounds memory.
 pub const WINDOW_MEASUREMENTS: usize = 16 * 1024;
-
-/// One checked certificate of a chip, with its prepared key.
-#[derive(Clone, Debug)]
-pub struct ChipCert {
-    /// The certificate.
-    pub cert: DeviceCertificate,
-    /// Name of the vendor root that issued it.
-    pub vendor: String,
-    /// Its device key, prepared once.
-    pub key: PreparedKey,
-}
-
-/// One checked landmark certificate with its prepared key.
-#[derive(Clone, Debug)]
-pub struct LandmarkCert {
-    /// The certificate.
-    pub cert: LandmarkCertificate,
-    /// Its landmark key, prepared once.
-    pub key: PreparedKey,
-}
-
-/// Every certificate in the log that verified against the trust roots.
-#[derive(Default)]
-pub struct Certificates {
-    /// Chip certificates by chip id (a chip may have several, e.g. renewals).
-    pub chips: HashMap<ChipId, Vec<ChipCert>>,
-    /// Landmark certificates by landmark id.
-    pub landmarks: HashMap<LandmarkId, Vec<LandmarkCert>>,
-}
-
-impl Certificates {
-    /// The chip certificate valid at `unix_s`.
-    pub fn chip_at(&self, id: &ChipId, unix_s: u64) -> Option<&ChipCert> {
-        self.chips
-            .get(id)?
-            .iter()
-            .find(|c| c.cert.body.validity.contains(unix_s))
-    }
-
-    /// The landmark certificate valid at `unix_s`.
-    pub fn landmark_at(&self, id: &LandmarkId, unix_s: u64) -> Option<&LandmarkCert> {
-        self.landmarks
-            .get(id)?
-            .iter()
-            .find(|c| c.cert.body.validity.contains(unix_s))
-    }
-}
-
-/// Pass 1: collects and checks every certificate; bad ones become findings.
-pub fn read_certificates(
-    reader: &LogReader,
-    trust: &Trust,
-    findings: &mut Vec<Finding>,
-    counts: &mut super::model::Counts,
-) -> Result<Certificates, AuditError> {
-    let mut certs = Certificates::default();
-    let mut seen: HashMap<Vec<u8>, ()> = HashMap::new();
-    for entry in reader.entries() {
-        let (index, bytes) = entry?;
-        counts.entries += 1;
-        // Only certificates are decoded here (tags 0 and 1); measurements wait for pass 2.
-        if !matches!(bytes.first(), Some(0) | Some(1)) {
-            continue;
-        }
-        let record = match LogRecord::decode(&bytes) {
-            Ok(r) => r,
-            Err(_) => continue, // reported once, in pass 2
-        };
-        if seen.insert(bytes.clone(), ()).is_some() {
-            match record {
-                LogRecord::DeviceCertificate(_) => counts.device_certificates += 1,
-                LogRecord::LandmarkCertificate(_) => counts.landmark_certificates += 1,
-                LogRecord::Measurement(_) => {}
-            }
-            continue;
-        }
-        match record {
-            LogRecord::DeviceCertificate(cert) => {
-                counts.device_certificates += 1;
-                let checked = trust
-                    .verify_device(&cert, cert.body.validity.not_before)
-                    .map_err(|e| e.to_string())
-                    .and_then(|_| {
-                        let vendor = trust
-                            .vendor(&cert.body.issuer)
-                            .map(|(n, _)| n.to_owned())
-                            .unwrap_or_default();
-                        let key =
-                            PreparedKey::new(&cert.body.device_key).map_err(|e| e.to_string())?;
-                        Ok(ChipCert { cert, vendor, key })
-                    });
-                match checked {
-                    Ok(c) => certs.chips.entry(cert.body.chip_id).or_default().push(c),
-                    Err(why) => {
-                        counts.rejected += 1;
-                        findings.push(Finding {
-                            kind: FindingKind::InvalidCertificate,
-                            chip_id: Some(cert.body.chip_id.to_string()),
-                            landmark_id: None,
-                            log_index: Some(index),
-                            detail: format!("device certificate rejected: {why}"),
-                        });
-                    }
-                }
-            }
-            LogRecord::LandmarkCertificate(cert) => {
-                counts.landmark_certificates += 1;
-                let checked = trust
-                    .verify_landmark(&cert, cert.body.validity.not_before)
-                    .map_err(|e| e.to_string())
-                    .and_then(|_| {
-                        let key =
-                            PreparedKey::new(&cert.body.landmark_key).map_err(|e| e.to_string())?;
-                        Ok(LandmarkCert { cert, key })
-                    });
-                match checked {
-                    Ok(c) => certs
-                        .landmarks
-                        .entry(cert.body.landmark_id)
-                        .or_default()
-                        .push(c),
-                    Err(why) => {
-                        counts.rejected += 1;
-                        findings.push(Finding {
-                            kind: FindingKind::InvalidCertificate,
-                            chip_id: None,
-                            landmark_id: Some(cert.body.landmark_id.to_string()),
-                            log_index: Some(index),
-                            detail: format!("landmark certificate rejected: {why}"),
-                        });
-                    }
-                }
-            }
-            LogRecord::Measurement(_) => {}
-        }
-    }
-    Ok(certs)
-}
 
 /// Who answered a measured challenge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -197,8 +58,10 @@ pub enum Outcome {
     Skip,
 }
 
-/// Pass 2: streams measurement entries through `sink` in log order, verified in parallel
-/// windows. Returns the number of signatures verified.
+/// Pass 2: streams measurement entries through `sink` in log order. A window of bundles at a
+/// time is read, decoded and batch-verified in parallel (a batch is a run of whole bundles), so
+/// memory stays bounded and only the in-order `sink` is serial. Returns the number of
+/// signatures verified.
 pub fn read_measurements(
     reader: &LogReader,
     certs: &Certificates,
@@ -207,33 +70,37 @@ pub fn read_measurements(
     mut sink: impl FnMut(Outcome),
     mut progress: impl FnMut(u64),
 ) -> Result<u64, AuditError> {
-    let mut window: Vec<(u64, Vec<u8>)> = Vec::with_capacity(WINDOW_MEASUREMENTS);
+    let width = u64::from(TILE_WIDTH);
+    let per_batch = (BATCH_MEASUREMENTS as u64).div_ceil(width).max(1);
+    let per_window = (WINDOW_MEASUREMENTS as u64).div_ceil(width).max(per_batch);
+    let bundles = reader.bundle_count();
     let mut signatures = 0u64;
-    let mut entries = reader.entries();
-    loop {
-        let next = entries.next().transpose()?;
-        let done = next.is_none();
-        if let Some(entry) = next {
-            window.push(entry);
-        }
-        if window.len() >= WINDOW_MEASUREMENTS || (done && !window.is_empty()) {
-            let outcomes: Vec<(Outcome, u64)> = window
-                .par_chunks(BATCH_MEASUREMENTS)
-                .flat_map_iter(|chunk| check_chunk(chunk, certs, audit_time_ns, skew_ns))
-                .collect();
-            for (outcome, sigs) in outcomes {
+    for window in (0..bundles).step_by(per_window as usize) {
+        let window_end = window.saturating_add(per_window).min(bundles);
+        let batches: Vec<(u64, u64)> = (window..window_end)
+            .step_by(per_batch as usize)
+            .map(|first| (first, first.saturating_add(per_batch).min(window_end)))
+            .collect();
+        let outcomes: Vec<Result<Vec<(Outcome, u64)>, AuditError>> = batches
+            .into_par_iter()
+            .map(|(first, end)| {
+                let mut chunk = Vec::with_capacity(BATCH_MEASUREMENTS);
+                for n in first..end {
+                    let start = n.saturating_mul(width);
+                    chunk.extend((start..).zip(reader.read_bundle(n)?));
+                }
+                Ok(check_chunk(&chunk, certs, audit_time_ns, skew_ns))
+            })
+            .collect();
+        for batch in outcomes {
+            for (outcome, sigs) in batch? {
                 signatures += sigs;
                 sink(outcome);
             }
-            if let Some((last, _)) = window.last() {
-                progress(last + 1);
-            }
-            window.clear();
         }
-        if done {
-            return Ok(signatures);
-        }
+        progress(window_end.saturating_mul(width).min(reader.size()));
     }
+    Ok(signatures)
 }
 
 /// The landmark certificate and the responder's key a measurement needs, valid at its time;

@@ -7,7 +7,7 @@ use lightcone::{ChipId, LandmarkId, Speed};
 use rayon::prelude::*;
 
 use super::aggregate::{counter_rollback, ChipState, CrossCheck};
-use super::ingest::Certificates;
+use super::certificates::Certificates;
 use super::model::{
     CapReport, ChipReport, ChipStatus, EpochReport, Finding, FindingKind, RegionReport,
     WitnessReport,

@@ -11,18 +11,20 @@
 
 pub mod aggregate;
 pub mod batch;
+pub mod certificates;
 pub mod ingest;
 pub mod judge;
 pub mod model;
 pub mod rules;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use lightcone::ChipId;
 use rayon::prelude::*;
 
 use crate::geo::Policy;
-use crate::log::{LogReader, VerifierKey};
+use crate::log::{LogReader, VerifiedCheckpoint, VerifierKey};
 use crate::registry::Trust;
 use aggregate::Aggregate;
 use ingest::Outcome;
@@ -105,25 +107,20 @@ fn audit_here(
         .ok_or(AuditError::NoLogKey)?;
     let key = VerifierKey::parse(key_text)?;
     let reader = LogReader::open(options.log_dir)?;
-    let checkpoint = reader.verify(&key)?;
-    if let Some(note) = options.since {
-        let old = crate::log::checkpoint::open_checkpoint(note, &key)?;
-        let proof = reader.consistency_proof(old.size())?;
-        crate::log::proof::verify_consistency(
-            old.size(),
-            checkpoint.size(),
-            old.root(),
-            checkpoint.root(),
-            &proof,
-        )?;
-    }
-    let total = checkpoint.size();
+    let total = reader.size();
     let world = options.policy.default_world()?;
     let rules = &options.rules;
 
     let mut findings: Vec<Finding> = Vec::new();
     let mut counts = Counts::default();
-    let certs = ingest::read_certificates(&reader, options.trust, &mut findings, &mut counts)?;
+    // Re-deriving the tree folds hashes in order, so part of it is serial: it runs beside the
+    // certificate pass, which reads the same entries. Nothing is reported unless it succeeds.
+    let (checkpoint, certs) = rayon::join(
+        || verify_log(&reader, &key, options.since),
+        || certificates::read_certificates(&reader, options.trust, &mut findings, &mut counts),
+    );
+    let checkpoint = checkpoint?;
+    let certs = certs?;
 
     // The audit time must be known before checking timestamps: a cheap pre-pass is avoided by
     // taking the caller's time, or else "no limit" now and the latest time seen afterwards.
@@ -193,6 +190,7 @@ fn audit_here(
     }
 
     let chip_states: Vec<_> = std::mem::take(&mut agg.chips).into_iter().collect();
+    let judged_ids: HashSet<ChipId> = chip_states.iter().map(|(id, _)| *id).collect();
     let judged: Vec<_> = chip_states
         .into_par_iter()
         .map(|(id, state)| {
@@ -216,7 +214,7 @@ fn audit_here(
     }
     // Certified chips that never appear in a measurement are unverified too.
     for (id, list) in &certs.chips {
-        if chips.iter().any(|c| c.chip_id == id.to_string()) {
+        if judged_ids.contains(id) {
             continue;
         }
         let first = list.first();
@@ -285,6 +283,28 @@ fn audit_here(
         landmarks,
         findings,
     })
+}
+
+/// Checks the checkpoint signature, re-derives the whole tree from the entries and, given the
+/// auditor's previous checkpoint, checks that the log only grew since then.
+fn verify_log(
+    reader: &LogReader,
+    key: &VerifierKey,
+    since: Option<&[u8]>,
+) -> Result<VerifiedCheckpoint, AuditError> {
+    let checkpoint = reader.verify(key)?;
+    if let Some(note) = since {
+        let old = crate::log::checkpoint::open_checkpoint(note, key)?;
+        let proof = reader.consistency_proof(old.size())?;
+        crate::log::proof::verify_consistency(
+            old.size(),
+            checkpoint.size(),
+            old.root(),
+            checkpoint.root(),
+            &proof,
+        )?;
+    }
+    Ok(checkpoint)
 }
 
 /// Counts chips by status, for summaries and tests.

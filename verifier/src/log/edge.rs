@@ -120,7 +120,18 @@ impl TreeEdge {
             ));
             self.bundle_count = 0;
         }
-        let mut carry = leaf_hash(entry);
+        self.push_leaf_hash(leaf_hash(entry), emit)
+    }
+
+    /// Appends one entry by its leaf hash alone, emitting the hash tiles it completes. The
+    /// verifier uses this: it reads entry bundles from disk and hashes their entries in
+    /// parallel, so it keeps no bundle. Use either this or [`TreeEdge::push`] on one edge.
+    pub fn push_leaf_hash(&mut self, leaf: Hash, emit: &mut impl FnMut(TileFile)) -> Result<()> {
+        let new_size = self
+            .size
+            .checked_add(1)
+            .ok_or(LogError::Internal("tree size overflow"))?;
+        let mut carry = leaf;
         let mut level = 0usize;
         loop {
             if self.levels.len() <= level {

@@ -17,7 +17,7 @@
 use super::checkpoint::{open_checkpoint, parse_unverified, Checkpoint, VerifiedCheckpoint};
 use super::edge::{TileFile, TreeEdge};
 use super::error::{LogError, Result};
-use super::hash::{hash_to_base64, perfect_root, Hash};
+use super::hash::{hash_to_base64, leaf_hash, perfect_root, Hash};
 use super::note::{is_valid_key_name, NoteSigner, VerifierKey};
 use super::proof::{
     consistency_proof, inclusion_proof, tree_root, ConsistencyProofText, HashReader, TlogProof,
@@ -27,6 +27,7 @@ use super::tile::{
     MAX_ENTRY_SIZE, TILE_HEIGHT, TILE_WIDTH,
 };
 use ed25519_dalek::SigningKey;
+use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write as _};
@@ -39,6 +40,8 @@ pub const CHECKPOINT_FILE: &str = "checkpoint";
 /// Name of the writer's recovery record (size range of the batch being written).
 pub const PENDING_FILE: &str = ".lightcone-pending";
 const CHECKPOINT_TMP: &str = ".checkpoint.tmp";
+/// Entry tiles [`LogReader::verify`] reads and hashes in parallel at a time (64 × 256 entries).
+const VERIFY_TILES_AT_ONCE: usize = 64;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
     move |e| LogError::io(path, e)
@@ -631,7 +634,14 @@ impl LogReader {
             .ok_or(LogError::Internal("entry missing from checked bundle"))
     }
 
-    fn read_bundle(&self, n: u64) -> Result<Vec<Vec<u8>>> {
+    /// Number of entry bundles (tiles of up to 256 entries) in the pinned tree.
+    pub fn bundle_count(&self) -> u64 {
+        self.size().div_ceil(u64::from(TILE_WIDTH))
+    }
+
+    /// The entries of bundle `n` (log indexes from `n × 256`), in order: for readers that
+    /// process bundles in parallel.
+    pub fn read_bundle(&self, n: u64) -> Result<Vec<Vec<u8>>> {
         let (tile, bytes) = self.read_tile(TileKind::Entries, n)?;
         let entries = parse_bundle(&bytes, tile.width).map_err(|reason| LogError::TornTile {
             path: self.dir.join(tile.to_path_string()),
@@ -696,24 +706,28 @@ impl LogReader {
         let w = u64::from(TILE_WIDTH);
         let mut edge = TreeEdge::new();
         let mut first_error: Option<LogError> = None;
-        for n in 0..size.div_ceil(w) {
-            let (tile, bytes) = self.read_tile(TileKind::Entries, n)?;
-            let entries =
-                parse_bundle(&bytes, tile.width).map_err(|reason| LogError::TornTile {
-                    path: self.dir.join(tile.to_path_string()),
-                    reason,
-                })?;
-            for e in entries {
-                edge.push(e, &mut |(t, expected)| {
-                    if first_error.is_none() && t.kind != TileKind::Entries {
-                        if let Err(err) = self.compare_tile(&t, &expected) {
-                            first_error = Some(err);
+        // Reading, parsing and leaf hashing are independent per tile: done in parallel, a
+        // group of tiles at a time (bounded memory); folding into the tree stays in order.
+        let tiles = size.div_ceil(w);
+        for group in (0..tiles).step_by(VERIFY_TILES_AT_ONCE) {
+            let end = group.saturating_add(VERIFY_TILES_AT_ONCE as u64).min(tiles);
+            let leaves: Vec<Result<Vec<Hash>>> = (group..end)
+                .into_par_iter()
+                .map(|n| self.leaf_hashes(n))
+                .collect();
+            for tile in leaves {
+                for leaf in tile? {
+                    edge.push_leaf_hash(leaf, &mut |(t, expected)| {
+                        if first_error.is_none() && t.kind != TileKind::Entries {
+                            if let Err(err) = self.compare_tile(&t, &expected) {
+                                first_error = Some(err);
+                            }
                         }
-                    }
-                })?;
-            }
-            if let Some(err) = first_error.take() {
-                return Err(err);
+                    })?;
+                }
+                if let Some(err) = first_error.take() {
+                    return Err(err);
+                }
             }
         }
         if edge.size() != size {
@@ -733,6 +747,19 @@ impl LogReader {
             });
         }
         Ok(verified)
+    }
+
+    /// The leaf hashes of entry bundle `n`.
+    fn leaf_hashes(&self, n: u64) -> Result<Vec<Hash>> {
+        let (tile, bytes) = self.read_tile(TileKind::Entries, n)?;
+        let entries = parse_bundle(&bytes, tile.width).map_err(|reason| LogError::TornTile {
+            path: self.dir.join(tile.to_path_string()),
+            reason,
+        })?;
+        if let Some(big) = entries.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
+            return Err(LogError::EntryTooLarge(big.len()));
+        }
+        Ok(entries.iter().map(|e| leaf_hash(e)).collect())
     }
 
     fn compare_tile(&self, t: &TilePath, expected: &[u8]) -> Result<()> {
