@@ -3,7 +3,6 @@
 
 use lightcone::ed25519::PreparedKey;
 use lightcone::{ChipId, LandmarkId, LogRecord, Measurement, Wire};
-use rayon::prelude::*;
 
 use super::batch::{self, Item};
 use super::certificates::{Certificates, LandmarkCert};
@@ -16,8 +15,6 @@ use crate::log::LogReader;
 /// per signature (the multiscalar multiplication amortizes; 512 costs about 11 % fewer
 /// instructions per measurement than 128) but split the work over cores more coarsely.
 pub const BATCH_MEASUREMENTS: usize = 512;
-/// Measurements read before a parallel verification round: bounds memory.
-pub const WINDOW_MEASUREMENTS: usize = 16 * 1024;
 
 /// Who answered a measured challenge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,49 +55,51 @@ pub enum Outcome {
     Skip,
 }
 
-/// Pass 2: streams measurement entries through `sink` in log order. A window of bundles at a
-/// time is read, decoded and batch-verified in parallel (a batch is a run of whole bundles), so
-/// memory stays bounded and only the in-order `sink` is serial. Returns the number of
-/// signatures verified.
+/// Pass 2: streams measurement entries through `sink` in log order. Batches of whole bundles
+/// are read, decoded and batch-verified in parallel ([`super::stream`]); `sink` takes their
+/// outcomes in log order as they complete, so memory stays bounded and aggregation overlaps
+/// verification. Returns the number of signatures verified.
 pub fn read_measurements(
     reader: &LogReader,
     certs: &Certificates,
     audit_time_ns: u64,
     skew_ns: u64,
-    mut sink: impl FnMut(Outcome),
-    mut progress: impl FnMut(u64),
+    mut sink: impl FnMut(Outcome) + Send,
+    mut progress: impl FnMut(u64) + Send,
 ) -> Result<u64, AuditError> {
     let width = u64::from(TILE_WIDTH);
-    let per_batch = (BATCH_MEASUREMENTS as u64).div_ceil(width).max(1);
-    let per_window = (WINDOW_MEASUREMENTS as u64).div_ceil(width).max(per_batch);
-    let bundles = reader.bundle_count();
+    let max_batch = (BATCH_MEASUREMENTS as u64).div_ceil(width).max(1);
     let mut signatures = 0u64;
-    for window in (0..bundles).step_by(per_window as usize) {
-        let window_end = window.saturating_add(per_window).min(bundles);
-        let batches: Vec<(u64, u64)> = (window..window_end)
-            .step_by(per_batch as usize)
-            .map(|first| (first, first.saturating_add(per_batch).min(window_end)))
-            .collect();
-        let outcomes: Vec<Result<Vec<(Outcome, u64)>, AuditError>> = batches
-            .into_par_iter()
-            .map(|(first, end)| {
-                let mut chunk = Vec::with_capacity(BATCH_MEASUREMENTS);
-                for n in first..end {
-                    let start = n.saturating_mul(width);
-                    chunk.extend((start..).zip(reader.read_bundle(n)?));
-                }
-                Ok(check_chunk(&chunk, certs, audit_time_ns, skew_ns))
-            })
-            .collect();
-        for batch in outcomes {
-            for (outcome, sigs) in batch? {
-                signatures += sigs;
-                sink(outcome);
+    let mut failure: Option<AuditError> = None;
+    super::stream::in_order(
+        reader.bundle_count(),
+        max_batch,
+        |first, end| -> Result<(u64, Vec<(Outcome, u64)>), AuditError> {
+            let mut chunk = Vec::with_capacity(BATCH_MEASUREMENTS);
+            for n in first..end {
+                chunk.extend((n.saturating_mul(width)..).zip(reader.read_bundle(n)?));
             }
-        }
-        progress(window_end.saturating_mul(width).min(reader.size()));
+            Ok((end, check_chunk(&chunk, certs, audit_time_ns, skew_ns)))
+        },
+        |batch| match batch {
+            Ok((end, outcomes)) => {
+                for (outcome, sigs) in outcomes {
+                    signatures += sigs;
+                    sink(outcome);
+                }
+                progress(end.saturating_mul(width).min(reader.size()));
+                true
+            }
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        },
+    );
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(signatures),
     }
-    Ok(signatures)
 }
 
 /// The landmark certificate and the responder's key a measurement needs, valid at its time;

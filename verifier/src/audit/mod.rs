@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod judge;
 pub mod model;
 pub mod rules;
+pub mod stream;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
