@@ -114,6 +114,19 @@ mod tests {
         (key, sig)
     }
 
+    /// Batch items for `signed[i]` over `msgs[i]`.
+    fn items<'a>(signed: &'a [(PreparedKey, Signature)], msgs: &'a [Vec<u8>]) -> Vec<Item<'a>> {
+        signed
+            .iter()
+            .zip(msgs)
+            .map(|((key, sig), m)| Item {
+                key,
+                message: m,
+                signature: *sig,
+            })
+            .collect()
+    }
+
     #[test]
     fn batch_names_exactly_the_bad_signatures() {
         let msgs: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 50]).collect();
@@ -122,15 +135,7 @@ mod tests {
             .enumerate()
             .map(|(i, m)| signed(i as u8 + 1, m))
             .collect();
-        let mut items: Vec<Item<'_>> = keys
-            .iter()
-            .zip(&msgs)
-            .map(|((key, sig), m)| Item {
-                key,
-                message: m,
-                signature: *sig,
-            })
-            .collect();
+        let mut items = items(&keys, &msgs);
         assert!(verify_all(&items).iter().all(|&v| v));
         let mut bad = items[3].signature.to_bytes();
         bad[40] ^= 1;
@@ -154,15 +159,7 @@ mod tests {
             .map(|(i, m)| signed(i as u8 % 3 + 1, m))
             .collect();
         for bad_at in [0usize, 1, 20, 39] {
-            let mut items: Vec<Item<'_>> = signed_by_three
-                .iter()
-                .zip(&msgs)
-                .map(|((key, sig), m)| Item {
-                    key,
-                    message: m,
-                    signature: *sig,
-                })
-                .collect();
+            let mut items = items(&signed_by_three, &msgs);
             assert!(verify_all(&items).iter().all(|&v| v));
             // The same key's signature over another message it also signed.
             items[bad_at].message = &msgs[(bad_at + 3) % msgs.len()];
