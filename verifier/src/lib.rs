@@ -11,6 +11,7 @@ pub mod log;
 pub mod net;
 pub mod registry;
 pub mod report;
+pub mod secret_file;
 pub mod synth;
 
 pub use error::Error;

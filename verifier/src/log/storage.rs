@@ -141,25 +141,17 @@ pub fn generate_signing_key() -> SigningKey {
 
 /// Writes a signer key file (`PRIVATE+KEY+…` line), created new with mode 0600 and fsynced.
 pub fn write_key_file(path: &Path, signer: &NoteSigner) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == ErrorKind::AlreadyExists {
-                LogError::AlreadyExists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                LogError::io(path, e)
-            }
-        })?;
     let mut line = signer.to_private_string();
     line.push('\n');
-    f.write_all(line.as_bytes()).map_err(io(path))?;
-    f.sync_all().map_err(io(path))?;
-    sync_dir(parent(path))
+    crate::secret_file::create(path, line.as_bytes()).map_err(|e| {
+        if e.kind() == ErrorKind::AlreadyExists {
+            LogError::AlreadyExists {
+                path: path.to_path_buf(),
+            }
+        } else {
+            LogError::io(path, e)
+        }
+    })
 }
 
 /// Reads a signer key file written by [`write_key_file`] (or Go's `note.GenerateKey`).

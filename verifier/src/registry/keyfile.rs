@@ -1,12 +1,12 @@
 //! Secret key files: `lightcone-secret-key-v1\n<64 hex digits of the Ed25519 seed>\n`.
 //!
-//! Created with `create_new` and mode `0600` in one step (no window where the file exists with
-//! wider permissions, and an existing key is never overwritten), fsynced. Loading refuses a file
-//! that group or others may read, and anything but the exact format; the seed is zeroized.
+//! Created through [`crate::secret_file`] (new, mode `0600`, fsynced with its directory).
+//! Loading refuses a file that group or others may read, and anything but the exact format; the
+//! seed is zeroized.
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write as _};
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
@@ -24,27 +24,19 @@ pub fn generate_key() -> SigningKey {
 
 /// Writes `key` to a new file at `path` with mode 0600; refuses to replace an existing file.
 pub fn write_secret_key(path: &Path, key: &SigningKey) -> Result<(), RegistryError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == ErrorKind::AlreadyExists {
-                RegistryError::AlreadyExists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                RegistryError::io(path, e)
-            }
-        })?;
     let text = Zeroizing::new(format!(
         "{SECRET_KEY_HEADER}\n{}\n",
         hex::encode(key.to_bytes())
     ));
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| RegistryError::io(path, e))
+    crate::secret_file::create(path, text.as_bytes()).map_err(|e| {
+        if e.kind() == ErrorKind::AlreadyExists {
+            RegistryError::AlreadyExists {
+                path: path.to_path_buf(),
+            }
+        } else {
+            RegistryError::io(path, e)
+        }
+    })
 }
 
 /// Reads a secret key file written by [`write_secret_key`].
