@@ -11,7 +11,6 @@
 //! Many agents fit in one process: [`ChipAgent::spawn`] runs one on its own thread and returns
 //! an [`AgentHandle`] that stops it cleanly.
 
-use std::io::ErrorKind;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -182,14 +181,7 @@ impl<S: Signer, C: MonotonicCounter> ChipAgent<S, C> {
         while !stop.load(Ordering::Relaxed) {
             let (n, from) = match self.socket.recv_from(&mut buf) {
                 Ok(got) => got,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue
-                }
+                Err(e) if super::is_idle(&e) => continue,
                 Err(_) => {
                     // E.g. ICMP errors from an earlier reply; never fatal.
                     self.counters.io_errors.fetch_add(1, Ordering::Relaxed);

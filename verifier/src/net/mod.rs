@@ -31,6 +31,16 @@ pub use logbook::{probe_records, Logbook};
 pub use probe::{ProbeConfig, ProbeReport, Prober};
 pub use relay::{Relay, RelayConfig, RouteSpec};
 
+/// Whether a receive error only means nothing arrived before the socket's read timeout (or a
+/// signal interrupted the wait): receive loops go on without counting it as an error.
+pub(crate) fn is_idle(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+    )
+}
+
 /// Nanoseconds in a duration, saturating at `u64::MAX`.
 pub(crate) fn duration_ns(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)

@@ -11,7 +11,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -265,14 +264,7 @@ fn listen_loop(
     while !shared.stopped() {
         let (n, client) = match listen.recv_from(&mut buf) {
             Ok(got) => got,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) =>
-            {
-                continue
-            }
+            Err(e) if super::is_idle(&e) => continue,
             Err(_) => {
                 shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
@@ -337,11 +329,7 @@ fn new_upstream(
                 Ok(_) => {
                     sh.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if super::is_idle(&e) => {}
                 Err(_) => {
                     sh.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 }
