@@ -227,6 +227,19 @@ fn right_area(sum: f64) -> f64 {
     }
 }
 
+/// The eastward change in longitude from `from` to `to` (degrees), taking the short way
+/// across the antimeridian: always within ±180.
+fn lon_step(from: f64, to: f64) -> f64 {
+    let d = to - from;
+    if d > 180.0 {
+        d - 360.0
+    } else if d < -180.0 {
+        d + 360.0
+    } else {
+        d
+    }
+}
+
 /// Whether the region to the right of the ring contains the North Pole. A ring that winds
 /// around the poles in longitude separates them: walking east, the North Pole is on the left.
 /// A ring that does not wind has both poles on one side, the side that holds the South Pole by
@@ -238,13 +251,7 @@ fn north_on_right(ring: &[[f64; 2]], sum: f64) -> bool {
         let (Some(a), Some(b)) = (ring.get(i), ring.get((i + 1) % n)) else {
             continue;
         };
-        let mut d = b[0] - a[0];
-        if d > 180.0 {
-            d -= 360.0;
-        } else if d < -180.0 {
-            d += 360.0;
-        }
-        wind += d;
+        wind += lon_step(a[0], b[0]);
     }
     if wind > 180.0 {
         false
@@ -743,13 +750,7 @@ fn vertex_lon_range(pts: &[[f64; 2]]) -> Option<(f64, f64)> {
         let (Some(a), Some(b)) = (w.first(), w.get(1)) else {
             continue;
         };
-        let mut d = b[0] - a[0];
-        if d > 180.0 {
-            d -= 360.0;
-        } else if d < -180.0 {
-            d += 360.0;
-        }
-        x += d;
+        x += lon_step(a[0], b[0]);
         lo = lo.min(x);
         hi = hi.max(x);
     }
