@@ -64,6 +64,7 @@ fn bench_verify(c: &mut Criterion) {
     let landmark_cert = LandmarkCertificate::issue(
         &mut registry,
         lm_key.public_key(),
+        lightcone::OperatorName::new("bench-operator").unwrap(),
         Position::from_degrees(50.1109, 8.6821).unwrap(),
         100,
         validity,

@@ -34,17 +34,28 @@ impl Validity {
 /// Length of a model name in bytes.
 pub const MODEL_NAME_LEN: usize = 16;
 
-/// A chip model's name: up to 16 printable ASCII bytes, zero-padded. Decoding rejects anything
-/// else, so a name has one encoding and always prints cleanly.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "Bytes<MODEL_NAME_LEN>", into = "Bytes<MODEL_NAME_LEN>")]
-pub struct ModelName([u8; MODEL_NAME_LEN]);
+/// Length of a landmark operator's name in bytes.
+pub const OPERATOR_NAME_LEN: usize = 32;
 
-impl ModelName {
-    /// From a name of 1–16 printable ASCII characters.
+/// A name of up to `N` printable ASCII bytes, zero-padded. Decoding rejects anything else, so a
+/// name has one encoding and always prints cleanly.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "Bytes<N>", into = "Bytes<N>")]
+pub struct Name<const N: usize>([u8; N]);
+
+/// A chip model's name (1–16 printable ASCII characters).
+pub type ModelName = Name<MODEL_NAME_LEN>;
+
+/// The organisation that runs a landmark, as the registry certifies it (1–32 printable ASCII
+/// characters). Landmarks of one operator count as one party in a verdict (DESIGN §1a): they
+/// may be faulty together.
+pub type OperatorName = Name<OPERATOR_NAME_LEN>;
+
+impl<const N: usize> Name<N> {
+    /// From a name of 1–`N` printable ASCII characters.
     pub fn new(name: &str) -> Result<Self, Error> {
-        let mut bytes = [0u8; MODEL_NAME_LEN];
-        if name.is_empty() || name.len() > MODEL_NAME_LEN {
+        let mut bytes = [0u8; N];
+        if name.is_empty() || name.len() > N {
             return Err(Error::InvalidCertificate);
         }
         for (slot, b) in bytes.iter_mut().zip(name.bytes()) {
@@ -55,11 +66,7 @@ impl ModelName {
 
     /// The name as text.
     pub fn as_str(&self) -> &str {
-        let len = self
-            .0
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(MODEL_NAME_LEN);
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(N);
         self.0
             .get(..len)
             .and_then(|b| core::str::from_utf8(b).ok())
@@ -67,30 +74,36 @@ impl ModelName {
     }
 }
 
-impl TryFrom<Bytes<MODEL_NAME_LEN>> for ModelName {
+impl<const N: usize> TryFrom<Bytes<N>> for Name<N> {
     type Error = Error;
 
-    fn try_from(bytes: Bytes<MODEL_NAME_LEN>) -> Result<Self, Error> {
+    fn try_from(bytes: Bytes<N>) -> Result<Self, Error> {
         let b = bytes.0;
-        let len = b.iter().position(|&c| c == 0).unwrap_or(MODEL_NAME_LEN);
+        let len = b.iter().position(|&c| c == 0).unwrap_or(N);
         let (name, padding) = b.split_at(len);
         let printable = name.iter().all(|c| (0x20..0x7f).contains(c));
         if len == 0 || !printable || padding.iter().any(|&c| c != 0) {
             return Err(Error::InvalidCertificate);
         }
-        Ok(ModelName(b))
+        Ok(Name(b))
     }
 }
 
-impl From<ModelName> for Bytes<MODEL_NAME_LEN> {
-    fn from(name: ModelName) -> Self {
+impl<const N: usize> From<Name<N>> for Bytes<N> {
+    fn from(name: Name<N>) -> Self {
         Bytes(name.0)
     }
 }
 
-impl fmt::Debug for ModelName {
+impl<const N: usize> fmt::Debug for Name<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ModelName({:?})", self.as_str())
+        write!(f, "Name({:?})", self.as_str())
+    }
+}
+
+impl<const N: usize> fmt::Display for Name<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -192,7 +205,8 @@ impl DeviceCertificate {
     }
 }
 
-/// What the registry endorses about one landmark: its key and surveyed position.
+/// What the registry endorses about one landmark: its key, its operator and its surveyed
+/// position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LandmarkCertificateBody {
     /// Protocol version ([`PROTOCOL_VERSION`]).
@@ -203,6 +217,8 @@ pub struct LandmarkCertificateBody {
     pub landmark_key: PublicKey,
     /// The registry key that signed this certificate.
     pub issuer: IssuerId,
+    /// Who runs the landmark. Verdicts tolerate up to `f` faulty operators, not landmarks.
+    pub operator: OperatorName,
     /// The surveyed position.
     pub position: Position,
     /// How far, at most, the landmark's true position is from `position`, in metres.
@@ -214,18 +230,27 @@ pub struct LandmarkCertificateBody {
 impl SignedBody for LandmarkCertificateBody {
     const DOMAIN: &'static [u8] = domain::LANDMARK_CERTIFICATE;
     // Latitude ≤ 90e6 µ° zigzags below 2^28 (4 varint bytes); longitude needs 5.
-    const MAX_BODY_SIZE: usize =
-        1 + 16 + 32 + 16 + 4 + VARINT_U32_MAX + VARINT_U32_MAX + 2 * VARINT_U64_MAX;
+    const MAX_BODY_SIZE: usize = 1
+        + 16
+        + 32
+        + 16
+        + OPERATOR_NAME_LEN
+        + 4
+        + VARINT_U32_MAX
+        + VARINT_U32_MAX
+        + 2 * VARINT_U64_MAX;
 }
 
 /// A landmark certificate: the registry's signature over a [`LandmarkCertificateBody`].
 pub type LandmarkCertificate = Signed<LandmarkCertificateBody>;
 
 impl LandmarkCertificate {
-    /// Issues a certificate for `landmark_key` at `position`, signed by `registry`.
+    /// Issues a certificate for `landmark_key`, run by `operator`, at `position`, signed by
+    /// `registry`.
     pub fn issue<S: Signer + ?Sized>(
         registry: &mut S,
         landmark_key: PublicKey,
+        operator: OperatorName,
         position: Position,
         uncertainty_m: u32,
         validity: Validity,
@@ -236,6 +261,7 @@ impl LandmarkCertificate {
             landmark_id: LandmarkId::of(&landmark_key),
             landmark_key,
             issuer: IssuerId::of(&registry.public_key()),
+            operator,
             position,
             uncertainty_m,
             validity,

@@ -16,6 +16,12 @@
 //! probability about 2⁻¹²⁸: multiplying by the cofactor removes every torsion component, so what
 //! remains lies in the prime-order group, where random weights cannot cancel. Honest signatures
 //! (`R = [r]B`) pass both, as with any Ed25519 verifier.
+//!
+//! What this rule is not: it is not `verify_strict`. It accepts mixed-order keys and `R` values
+//! that `verify_strict` refuses, and signatures are not unique per message: a key holder can
+//! add a torsion component to `R` and get a second valid signature of the same message. Nothing
+//! in lightcone relies on signature uniqueness (log entries are deduplicated by their bytes,
+//! challenges by `(landmark, nonce)`).
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;

@@ -20,7 +20,7 @@ pub enum Error {
     /// The caller's output buffer is too small for the message.
     #[error("output buffer too small")]
     BufferTooSmall,
-    /// A signature did not verify under strict Ed25519 rules.
+    /// A signature did not verify under lightcone's Ed25519 rule ([`crate::ed25519`]).
     #[error("bad signature")]
     BadSignature,
     /// A public key is not a valid (or is a weak, small-order) Ed25519 point.

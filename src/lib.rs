@@ -32,7 +32,7 @@ pub mod signing;
 pub mod verified;
 pub mod wire;
 
-pub use cert::{DeviceCertificate, LandmarkCertificate, ModelName, Validity};
+pub use cert::{DeviceCertificate, LandmarkCertificate, ModelName, Name, OperatorName, Validity};
 pub use distance::{DistanceBound, ProcessingCredit, ResponseTiming, Speed};
 pub use error::Error;
 pub use ids::{ChipId, IssuerId, LandmarkId, PublicKey};

@@ -1,4 +1,5 @@
-//! Signing behind a trait (so a hardware engine can hold the key) and strict verification.
+//! Signing behind a trait (so a hardware engine can hold the key) and verification by
+//! lightcone's one cofactored Ed25519 rule ([`crate::ed25519`]).
 //!
 //! Every signed structure is signed as `domain ‖ postcard(body)`, where `domain` names the
 //! structure and the protocol version: a signature for one kind of record can never be replayed
@@ -13,18 +14,18 @@ use crate::ids::PublicKey;
 use crate::wire::{encode_to_slice, Bytes};
 
 /// The one protocol version this build speaks; every message carries it in its first byte.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// Domain-separation prefixes, one per signed structure.
 pub mod domain {
     /// A chip's signature over its response.
-    pub const RESPONSE: &[u8] = b"lightcone/v1/response\0";
+    pub const RESPONSE: &[u8] = b"lightcone/v2/response\0";
     /// A landmark's signature over a measurement.
-    pub const MEASUREMENT: &[u8] = b"lightcone/v1/measurement\0";
+    pub const MEASUREMENT: &[u8] = b"lightcone/v2/measurement\0";
     /// A vendor's signature over a device certificate.
-    pub const DEVICE_CERTIFICATE: &[u8] = b"lightcone/v1/device-certificate\0";
+    pub const DEVICE_CERTIFICATE: &[u8] = b"lightcone/v2/device-certificate\0";
     /// The registry's signature over a landmark certificate.
-    pub const LANDMARK_CERTIFICATE: &[u8] = b"lightcone/v1/landmark-certificate\0";
+    pub const LANDMARK_CERTIFICATE: &[u8] = b"lightcone/v2/landmark-certificate\0";
 }
 
 /// Largest signed body in the protocol plus its domain prefix; messages are assembled on the
@@ -105,8 +106,9 @@ pub(crate) fn verify_body<T: Serialize>(
     })
 }
 
-/// Parses a public key as an `ed25519_dalek` key after lightcone's key checks (canonical, not of
-/// small order, torsion-free; see [`crate::ed25519::PreparedKey`]).
+/// Parses a public key as an `ed25519_dalek` key after lightcone's key checks (canonical
+/// encoding, not of small order; see [`crate::ed25519::PreparedKey`]). Mixed-order keys (a
+/// prime-order point plus a torsion component) pass: the cofactored rule accepts them.
 pub fn verifying_key(key: &PublicKey) -> Result<ed25519_dalek::VerifyingKey, Error> {
     PreparedKey::new(key)?;
     ed25519_dalek::VerifyingKey::from_bytes(&key.to_bytes()).map_err(|_| Error::InvalidPublicKey)

@@ -12,8 +12,8 @@ use lightcone::signed::SignedBody;
 use lightcone::wire::Bytes;
 use lightcone::{
     Challenge, ChipId, DeviceCertificate, Error, IssuerId, LandmarkCertificate, LandmarkId,
-    Latitude, LogRecord, Longitude, Measurement, ModelName, Nonce, Position, PublicKey, Response,
-    ResponseTiming, Signature, Signed, Validity, Wire, PROTOCOL_VERSION,
+    Latitude, LogRecord, Longitude, Measurement, ModelName, Nonce, OperatorName, Position,
+    PublicKey, Response, ResponseTiming, Signature, Signed, Validity, Wire, PROTOCOL_VERSION,
 };
 use proptest::prelude::*;
 
@@ -199,19 +199,26 @@ fn landmark_certificate() -> impl Strategy<Value = LandmarkCertificate> {
             any::<[u8; 32]>(),
             any::<[u8; 16]>(),
         ),
-        position(),
+        ("[ -~]{1,32}", position()),
         uint32(),
         validity(),
         signature(),
     )
         .prop_map(
-            |((version, landmark, key, issuer), position, uncertainty_m, validity, signature)| {
+            |(
+                (version, landmark, key, issuer),
+                (operator, position),
+                uncertainty_m,
+                validity,
+                signature,
+            )| {
                 Signed {
                     body: LandmarkCertificateBody {
                         version,
                         landmark_id: LandmarkId::from(landmark),
                         landmark_key: PublicKey::from(key),
                         issuer: IssuerId::from(issuer),
+                        operator: OperatorName::new(&operator).unwrap(),
                         position,
                         uncertainty_m,
                         validity,

@@ -6,7 +6,7 @@ mod common;
 use common::{encode, key, round, NOW_S};
 use lightcone::{
     Challenge, DeviceCertificate, DistanceBound, Error, LandmarkCertificate, LogRecord,
-    Measurement, RamCounter, Responder, Response, Signer, Speed, Wire,
+    Measurement, RamCounter, Responder, Response, Signer, Speed, Wire, PROTOCOL_VERSION,
 };
 use proptest::prelude::*;
 
@@ -188,13 +188,14 @@ fn non_canonical_encodings_are_rejected() {
 fn other_versions_are_refused_before_parsing() {
     let r = round(1);
     let mut bytes = encode(&r.measurement);
-    bytes[0] = 2;
+    bytes[0] = PROTOCOL_VERSION + 1;
     assert_eq!(
         Measurement::decode(&bytes).unwrap_err(),
         Error::UnsupportedVersion
     );
     let mut c = encode(&r.challenge);
-    c[0] = 0;
+    // Version 1 (before landmark certificates named their operator) is refused too.
+    c[0] = 1;
     assert_eq!(
         Challenge::decode(&c).unwrap_err(),
         Error::UnsupportedVersion

@@ -16,7 +16,7 @@ fn generate() -> String {
     let mut out = String::new();
     writeln!(
         out,
-        "# lightcone core known-answer vectors (protocol version 1)."
+        "# lightcone core known-answer vectors (protocol version 2)."
     )
     .unwrap();
     writeln!(

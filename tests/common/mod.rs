@@ -61,6 +61,7 @@ pub fn round(s: u8) -> Round {
     let landmark_cert = LandmarkCertificate::issue(
         &mut registry,
         landmark_key.public_key(),
+        lightcone::OperatorName::new("kat-operator").unwrap(),
         Position::from_degrees(50.1109, 8.6821).unwrap(),
         250,
         validity(),

@@ -5,7 +5,8 @@
 use ed25519_dalek::SigningKey;
 use lightcone::{
     DeviceCertificate, Error, Landmark, LandmarkCertificate, LogRecord, Measurement, ModelName,
-    Position, RamCounter, Responder, Response, ResponseTiming, Signer, Validity, Wire,
+    OperatorName, Position, RamCounter, Responder, Response, ResponseTiming, Signer, Validity,
+    Wire,
 };
 use rand_core::{CryptoRng, RngCore};
 
@@ -106,27 +107,62 @@ impl SynthFleet {
             landmarks: Vec::new(),
             chips: Vec::new(),
         };
-        for &at in landmarks {
-            let key = SigningKey::generate(rng);
-            let position = Position::from_degrees(at.0, at.1)?;
-            let cert = LandmarkCertificate::issue(
-                &mut fleet.registry,
-                key.public_key(),
-                position,
-                100,
-                long_validity(),
-            )?;
-            fleet.landmarks.push(SynthLandmark {
-                landmark: Landmark::new(key.clone()),
-                key,
-                cert,
-                true_position: at,
-            });
+        for (i, &at) in landmarks.iter().enumerate() {
+            fleet.add_landmark(SigningKey::generate(rng), at, &format!("operator-{i}"))?;
         }
         for _ in 0..chips {
             fleet.add_chip(SigningKey::generate(rng))?;
         }
         Ok(fleet)
+    }
+
+    /// Adds a landmark with `key` at `at` (registered = true position), run by `operator`;
+    /// returns its index.
+    pub fn add_landmark(
+        &mut self,
+        key: SigningKey,
+        at: (f64, f64),
+        operator: &str,
+    ) -> Result<usize, Error> {
+        let cert = LandmarkCertificate::issue(
+            &mut self.registry,
+            key.public_key(),
+            OperatorName::new(operator)?,
+            Position::from_degrees(at.0, at.1)?,
+            100,
+            long_validity(),
+        )?;
+        self.landmarks.push(SynthLandmark {
+            landmark: Landmark::new(key.clone()),
+            key,
+            cert,
+            true_position: at,
+        });
+        Ok(self.landmarks.len() - 1)
+    }
+
+    /// A new registry certificate for landmark `i`'s key at `registered`, valid for
+    /// `validity` and run by `operator` (a re-survey, a move, or a transfer). The landmark
+    /// keeps its key; its true position becomes `registered`. Returns the new certificate.
+    pub fn recertify_landmark(
+        &mut self,
+        i: usize,
+        registered: (f64, f64),
+        operator: &str,
+        validity: Validity,
+    ) -> Result<LandmarkCertificate, Error> {
+        let lm = self.landmarks.get_mut(i).ok_or(Error::WrongLandmark)?;
+        let cert = LandmarkCertificate::issue(
+            &mut self.registry,
+            lm.key.public_key(),
+            OperatorName::new(operator)?,
+            Position::from_degrees(registered.0, registered.1)?,
+            100,
+            validity,
+        )?;
+        lm.cert = cert;
+        lm.true_position = registered;
+        Ok(cert)
     }
 
     /// Adds a chip with `key`, certified by the fleet's vendor; returns its index.

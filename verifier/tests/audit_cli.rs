@@ -66,7 +66,7 @@ fn audit_cli_reports_and_proves_append_only() {
     .unwrap();
     std::fs::write(
         d.join("policy.toml"),
-        "forbidden = [\"CN\"]\n[audit]\nmin_landmarks = 2\n",
+        "forbidden = [\"CN\"]\nfaulty_operators = 1\n",
     )
     .unwrap();
     let s = |p: &str| d.join(p).to_str().unwrap().to_owned();

@@ -31,11 +31,11 @@ const POLICY: &str = r#"
 permitted = ["*"]
 forbidden = ["CN", "RU"]
 sea = "permitted"
+faulty_operators = 1
 [audit]
 epoch_minutes = 15
 heartbeat_hours = 6
 freshness_hours = 24
-min_landmarks = 2
 "#;
 
 struct Case {
@@ -187,16 +187,26 @@ fn a_mispositioned_landmark_is_named_and_excluded() {
     assert_eq!(
         kinds(&report),
         BTreeSet::from([
+            FindingKind::ImpossibleRtt,
             FindingKind::MispositionedLandmark,
             FindingKind::ExcludedMeasurement
         ])
     );
+    // Every impossible RTT involves Madrid: no honest pair is reported.
+    let madrid_id = lightcone::LandmarkId::of(&case.fleet.landmarks[6].cert.body.landmark_key);
+    for f in report.findings.iter().filter(|f| f.kind == FindingKind::ImpossibleRtt) {
+        assert!(
+            f.landmark_id.as_deref() == Some(&madrid_id.to_string())
+                || f.detail.contains(&madrid_id.to_string()),
+            "{f:?}"
+        );
+    }
     let madrid =
         lightcone::LandmarkId::of(&case.fleet.landmarks[6].cert.body.landmark_key).to_string();
     let flagged: Vec<_> = report
         .landmarks
         .iter()
-        .filter(|l| l.status != "ok")
+        .filter(|l| l.status == "excluded")
         .map(|l| l.landmark_id.clone())
         .collect();
     assert_eq!(flagged, vec![madrid]);

@@ -37,7 +37,7 @@ fn one(lat: f64, lon: f64, km: f64) -> String {
 fn verdicts_and_witness() {
     let dir = tempfile::tempdir().unwrap();
     let policy =
-        "speed = \"c\"\npermitted = [\"*\"]\nforbidden = [\"CN\"]\nsea = \"permitted\"\nborder_margin_km = 0.0\n";
+        "speed = \"c\"\npermitted = [\"*\"]\nforbidden = [\"CN\"]\nsea = \"permitted\"\nborder_margin_km = 0.0\nfaulty_operators = 0\n";
     let (code, v, err) = run(dir.path(), policy, &one(50.1109, 8.6821, 300.0));
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["verdict"], "compliant");
@@ -137,7 +137,7 @@ fn user_borders_file() {
             "geometry":{"type":"Polygon","coordinates":[[[0,40],[20,40],[20,60],[0,60],[0,40]]]}}]}"#,
     )
     .unwrap();
-    let policy = "borders = \"zone.geojson\"\npermitted = [\"Zone\"]\nsea = \"forbidden\"\n";
+    let policy = "borders = \"zone.geojson\"\npermitted = [\"Zone\"]\nsea = \"forbidden\"\nfaulty_operators = 0\n";
     let (code, v, err) = run(dir.path(), policy, &one(50.1109, 8.6821, 300.0));
     assert_eq!(
         (code, v["verdict"].as_str()),
@@ -147,4 +147,73 @@ fn user_borders_file() {
     let (code, v, _) = run(dir.path(), policy, &one(50.1109, 19.0, 300.0));
     assert_eq!((code, v["verdict"].as_str()), (0, Some("inconclusive")));
     assert_eq!(v["witness"]["region"], "sea");
+}
+
+/// `lightcone verdict` with `extra` arguments.
+fn run_with(dir: &Path, policy: &str, scenario: &str, extra: &[&str]) -> serde_json::Value {
+    let p = dir.join("policy.toml");
+    let s = dir.join("scenario.json");
+    std::fs::write(&p, policy).unwrap();
+    std::fs::write(&s, scenario).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lightcone"))
+        .arg("verdict")
+        .arg("--policy")
+        .arg(&p)
+        .args(extra)
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
+}
+
+/// One landmark's cap alone proves a Frankfurt chip is not in China, and a far landmark of a
+/// second operator constrains nothing useful: with one faulty operator tolerated that is
+/// `inconclusive` (the one cap may be a lie), with a witness. When two operators' caps each
+/// prove it independently, `compliant`, and the robustness says it holds with one lying.
+#[test]
+fn faulty_operators_need_independent_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = "permitted = [\"*\"]\nforbidden = [\"CN\"]\n";
+    let rtt = |km: f64| (km * 1000.0 * 2.0 / 299_792_458.0 * 1e9).floor() as u64;
+    let lone = format!(
+        r#"{{"landmarks": [{{"id": "fra", "lat": 50.1109, "lon": 8.6821, "operator": "alpha"}},
+                          {{"id": "syd", "lat": -33.8688, "lon": 151.2093, "operator": "beta"}}],
+            "measurements": [{{"landmark": "fra", "rtt_ns": {}}},
+                             {{"landmark": "syd", "rtt_ns": {}}}]}}"#,
+        rtt(300.0),
+        rtt(17_000.0)
+    );
+    let v = run_with(dir.path(), policy, &lone, &["--faulty-operators", "1"]);
+    assert_eq!(v["verdict"], "inconclusive", "{v}");
+    assert!(v["witness"]["lat"].is_f64(), "{v}");
+    assert_eq!(v["faulty_operators"], 1);
+    assert_eq!(v["robustness"], 0);
+    // Trusting every landmark, the same evidence is compliant.
+    let v = run_with(dir.path(), policy, &lone, &["--faulty-operators", "0"]);
+    assert_eq!(v["verdict"], "compliant", "{v}");
+
+    let two = format!(
+        r#"{{"landmarks": [{{"id": "fra", "lat": 50.1109, "lon": 8.6821, "operator": "alpha"}},
+                          {{"id": "par", "lat": 48.8566, "lon": 2.3522, "operator": "beta"}}],
+            "measurements": [{{"landmark": "fra", "rtt_ns": {}}},
+                             {{"landmark": "par", "rtt_ns": {}}}]}}"#,
+        rtt(300.0),
+        rtt(900.0)
+    );
+    let v = run_with(dir.path(), policy, &two, &["--faulty-operators", "1"]);
+    assert_eq!(v["verdict"], "compliant", "{v}");
+    assert_eq!(v["robustness"], 1);
+    // Two landmarks of one operator are one operator: not enough at f = 1.
+    let same = two.replace("\"beta\"", "\"alpha\"");
+    let v = run_with(dir.path(), policy, &same, &["--faulty-operators", "1"]);
+    assert_eq!(v["verdict"], "inconclusive", "{v}");
+    // Without the flag, the policy's default (1) applies.
+    let v = run_with(dir.path(), policy, &same, &[]);
+    assert_eq!(v["verdict"], "inconclusive", "{v}");
 }

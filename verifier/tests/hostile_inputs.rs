@@ -80,6 +80,8 @@ fn fixture(dir: &Path) {
             "r",
             "--dir",
             "lm",
+            "--operator",
+            "op",
             "--lat",
             "50.1",
         ]
@@ -311,6 +313,8 @@ const LANDMARK_PROVISION: &[&str] = &[
     "r",
     "--dir",
     "newlm",
+    "--operator",
+    "op",
     "--lat",
     "1",
     "--lon",

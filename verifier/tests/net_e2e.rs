@@ -58,6 +58,8 @@ fn provision(root: &Path) -> String {
             p(&root.join("registry")),
             "--dir",
             p(&root.join("paris")),
+            "--operator",
+            "example-operator",
             "--lat",
             "48.8566",
             "--lon",

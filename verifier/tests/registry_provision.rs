@@ -58,6 +58,7 @@ fn provision_load_and_trust() {
     let lcert = landmark_provision(
         &registry,
         &root.join("frankfurt"),
+        "example-operator",
         pos,
         30,
         validity_days(30),

@@ -30,6 +30,7 @@ const C_FIJI: &str = "f28d5b0d6f8be0da8446dabe79044cb9";
 fn cap(id: &str, lat: f64, lon: f64, radius_km: u64) -> CapReport {
     CapReport {
         landmark_id: id.to_owned(),
+        operator: format!("operator of {id}"),
         lat,
         lon,
         radius_m: radius_km * 1000,
@@ -48,6 +49,9 @@ fn epoch(
         start_ns: NOW - hours_ago * HOUR,
         end_ns: NOW - hours_ago * HOUR + HOUR,
         verdict: verdict.to_owned(),
+        faulty_operators: 1,
+        constraining_operators: caps.len(),
+        robustness: (verdict == "compliant").then_some(1),
         witness: None,
         caps,
         region: region.map(|(lat, lon, r_km)| RegionReport {
@@ -74,6 +78,7 @@ fn chip(
         vendor: "Example Silicon Root CA".to_owned(),
         status,
         reason: reason.to_owned(),
+        robustness: (status == ChipStatus::Verified).then_some(1),
         last_compliant_ns: last_compliant_hours_ago.map(|h| NOW - h * HOUR),
         measurements: 96,
         rejected: 0,
@@ -150,6 +155,9 @@ pub fn fixture() -> AuditReport {
 
     let lm = |id: &str, lat, lon, status: &str, reason: Option<&str>, failed| LandmarkReport {
         landmark_id: id.to_owned(),
+        operator: format!("operator of {id}"),
+        confirming_operators: if status == "ok" { 2 } else { 0 },
+        confirmed_within_m: (status == "ok").then_some(1_250_000.0),
         lat,
         lon,
         uncertainty_m: 50,
@@ -166,7 +174,7 @@ pub fn fixture() -> AuditReport {
             SIN,
             1.3521,
             103.8198,
-            "mispositioned",
+            "excluded",
             Some("RTT 21.4 ms to the Frankfurt landmark is below the light-speed minimum 68.2 ms"),
             3,
         ),
@@ -224,6 +232,9 @@ pub fn fixture() -> AuditReport {
             heartbeat_s: 21_600,
             max_travel_kmh: 1000.0,
             credit_self_reported_processing: false,
+            self_reported_worst_case_km: None,
+            faulty_operators: 1,
+            landmark_confirmation_km: None,
         },
         counts: Counts {
             entries: 5120,
@@ -266,7 +277,7 @@ fn summary_names_every_non_verified_chip_and_finding_kind() {
     }
     assert!(s.contains("verified 3") && s.contains("violation 1") && s.contains("unverified 2"));
     assert!(s.contains("invalid 1") && s.contains("inconsistent 0"));
-    assert!(s.contains(SIN) && s.contains("MISPOSITIONED"));
+    assert!(s.contains(SIN) && s.contains("EXCLUDED"));
     assert!(s.contains("attest.example.org/lightcone/eu-1") && s.contains("5120"));
     assert!(!s.contains("WARNING"));
     for line in s.lines() {

@@ -47,6 +47,9 @@ pub struct LandmarkCert {
 }
 
 /// Every certificate in the log that verified against the trust roots.
+///
+/// Each list is sorted by the certificates' canonical bytes, so nothing derived from it depends
+/// on the order of the log's entries.
 #[derive(Default)]
 pub struct Certificates {
     /// Chip certificates by chip id (a chip may have several, e.g. renewals).
@@ -55,8 +58,45 @@ pub struct Certificates {
     pub landmarks: HashMap<LandmarkId, Vec<LandmarkCert>>,
 }
 
+/// What the audit may assume about a chip's timing at one moment: the most conservative value
+/// of every valid certificate for its key, whatever the log order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceTiming {
+    /// The smallest endorsed minimum response time, ns.
+    pub min_response_ns: u64,
+    /// The smallest cap on self-reported processing, ns.
+    pub max_processing_ns: u64,
+    /// The largest timer tolerance, ppm.
+    pub clock_tolerance_ppm: u32,
+}
+
+impl DeviceTiming {
+    /// The processing time credited for a response reporting `reported_ns`.
+    pub fn credited_ns(&self, reported_ns: u64, credit: lightcone::ProcessingCredit) -> u64 {
+        lightcone::ResponseTiming {
+            min_response_ns: self.min_response_ns,
+            max_processing_ns: self.max_processing_ns,
+            clock_tolerance_ppm: self.clock_tolerance_ppm,
+        }
+        .credited_ns(reported_ns, credit)
+    }
+}
+
+/// Where a landmark was at one moment, as every certificate valid then says together.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LandmarkView {
+    /// The position of the first valid certificate (in canonical order).
+    pub position: lightcone::Position,
+    /// Uncertainty that covers every valid certificate's position and uncertainty, metres.
+    pub uncertainty_m: u64,
+    /// The operator every valid certificate names.
+    pub operator: lightcone::OperatorName,
+}
+
 impl Certificates {
-    /// The chip certificate valid at `unix_s`.
+    /// A chip certificate valid at `unix_s` (the first in canonical order). Every certificate of
+    /// a chip id holds the same key (the id is its hash); use [`Self::device_timing_at`] for
+    /// what the certificates endorse.
     pub fn chip_at(&self, id: &ChipId, unix_s: u64) -> Option<&ChipCert> {
         self.chips
             .get(id)?
@@ -64,12 +104,95 @@ impl Certificates {
             .find(|c| c.cert.body.validity.contains(unix_s))
     }
 
-    /// The landmark certificate valid at `unix_s`.
+    /// A landmark certificate valid at `unix_s` (the first in canonical order); use
+    /// [`Self::landmark_view_at`] for its position.
     pub fn landmark_at(&self, id: &LandmarkId, unix_s: u64) -> Option<&LandmarkCert> {
         self.landmarks
             .get(id)?
             .iter()
             .find(|c| c.cert.body.validity.contains(unix_s))
+    }
+
+    /// The most conservative timing of every device certificate valid at `unix_s`.
+    pub fn device_timing_at(&self, id: &ChipId, unix_s: u64) -> Option<DeviceTiming> {
+        let valid = self
+            .chips
+            .get(id)?
+            .iter()
+            .filter(|c| c.cert.body.validity.contains(unix_s));
+        valid.fold(None, |acc: Option<DeviceTiming>, c| {
+            let t = c.cert.body.timing;
+            Some(match acc {
+                None => DeviceTiming {
+                    min_response_ns: t.min_response_ns,
+                    max_processing_ns: t.max_processing_ns,
+                    clock_tolerance_ppm: t.clock_tolerance_ppm,
+                },
+                Some(a) => DeviceTiming {
+                    min_response_ns: a.min_response_ns.min(t.min_response_ns),
+                    max_processing_ns: a.max_processing_ns.min(t.max_processing_ns),
+                    clock_tolerance_ppm: a.clock_tolerance_ppm.max(t.clock_tolerance_ppm),
+                },
+            })
+        })
+    }
+
+    /// Where landmark `id` was at `unix_s` by every certificate valid then: the first one's
+    /// position, with the uncertainty grown to cover every other valid position. `Ok(None)`
+    /// when none is valid; `Err` when valid certificates name different operators (the
+    /// landmark cannot be attributed, so its measurements are refused).
+    pub fn landmark_view_at(
+        &self,
+        id: &LandmarkId,
+        unix_s: u64,
+    ) -> Result<Option<LandmarkView>, String> {
+        let Some(list) = self.landmarks.get(id) else {
+            return Ok(None);
+        };
+        let mut valid = list
+            .iter()
+            .map(|c| &c.cert.body)
+            .filter(|b| b.validity.contains(unix_s));
+        let Some(first) = valid.next() else {
+            return Ok(None);
+        };
+        let mut view = LandmarkView {
+            position: first.position,
+            uncertainty_m: u64::from(first.uncertainty_m),
+            operator: first.operator,
+        };
+        let at = |p: lightcone::Position| (p.lat.degrees(), p.lon.degrees());
+        for b in valid {
+            if b.operator != view.operator {
+                return Err(format!(
+                    "certificates valid at {unix_s} name two operators ({:?} and {:?})",
+                    view.operator.as_str(),
+                    b.operator.as_str()
+                ));
+            }
+            let apart =
+                crate::geo::tolerant::geodesic_upper_bound_m(at(view.position), at(b.position));
+            let reach = (apart + f64::from(b.uncertainty_m)).ceil() as u64;
+            view.uncertainty_m = view.uncertainty_m.max(reach);
+        }
+        Ok(Some(view))
+    }
+
+    /// Chips certified by more than one vendor root: each vendor is trusted for its own chips
+    /// only, so two vendors claiming one key cannot both be right. Sorted by chip id.
+    pub fn conflicting_issuers(&self) -> Vec<(ChipId, Vec<String>)> {
+        let mut out: Vec<(ChipId, Vec<String>)> = self
+            .chips
+            .iter()
+            .filter_map(|(id, list)| {
+                let mut vendors: Vec<String> = list.iter().map(|c| c.vendor.clone()).collect();
+                vendors.sort();
+                vendors.dedup();
+                (vendors.len() > 1).then_some((*id, vendors))
+            })
+            .collect();
+        out.sort_by_key(|(id, _)| *id);
+        out
     }
 }
 
@@ -151,6 +274,13 @@ pub fn read_certificates(
                 findings.push(finding);
             }
         }
+    }
+    // Canonical order: which certificate came first in the log must not change a verdict.
+    for list in certs.chips.values_mut() {
+        list.sort_by_cached_key(|c| Wire::to_vec(&c.cert));
+    }
+    for list in certs.landmarks.values_mut() {
+        list.sort_by_cached_key(|c| Wire::to_vec(&c.cert));
     }
     Ok(certs)
 }

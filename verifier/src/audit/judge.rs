@@ -1,12 +1,13 @@
-//! From aggregated measurements to judgements: landmark cross-checks, epoch verdicts, chip
-//! status, impossible travel and silence.
+//! From aggregated measurements to judgements: epoch verdicts that tolerate `f` faulty
+//! operators, chip status, impossible travel, counters and silence. Landmark cross-checks are
+//! in [`super::integrity`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
-use lightcone::{ChipId, LandmarkId, Speed};
+use lightcone::{ChipId, LandmarkId, OperatorName};
 use rayon::prelude::*;
 
-use super::aggregate::{counter_rollback, ChipState, CrossCheck};
+use super::aggregate::{counter_rollback, BestBound, CapKey, ChipState, CounterVerdict};
 use super::certificates::Certificates;
 use super::model::{
     CapReport, ChipReport, ChipStatus, EpochReport, Finding, FindingKind, RegionReport,
@@ -32,141 +33,245 @@ pub fn geodesic_lower_bound_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64
     (central * EARTH_RADIUS_M / SPHERICAL_OVER_GEODESIC_MAX) * (1.0 - 1e-7)
 }
 
-/// Landmarks whose RTT to another landmark is faster than light allows for their registered
-/// positions. Each impossible pair blames the member with more distinct impossible partners
-/// (both on a tie).
-pub fn mispositioned_landmarks(
-    checks: &[CrossCheck],
-    certs: &Certificates,
-    findings: &mut Vec<Finding>,
-) -> (HashMap<LandmarkId, String>, HashMap<LandmarkId, (u64, u64)>) {
-    let mut partners: HashMap<LandmarkId, HashSet<LandmarkId>> = HashMap::new();
-    let mut tally: HashMap<LandmarkId, (u64, u64)> = HashMap::new();
-    let mut bad_pairs: Vec<(LandmarkId, LandmarkId, u64, u64, f64)> = Vec::new();
-    for c in checks {
-        let (Some(a), Some(b)) = (
-            certs.landmarks.get(&c.measurer),
-            certs.landmarks.get(&c.responder),
-        ) else {
-            continue;
-        };
-        let (Some(a), Some(b)) = (a.first(), b.first()) else {
-            continue;
-        };
-        let (pa, pb) = (a.cert.body.position, b.cert.body.position);
-        let d = geodesic_lower_bound_m(
-            pa.lat.degrees(),
-            pa.lon.degrees(),
-            pb.lat.degrees(),
-            pb.lon.degrees(),
-        ) - f64::from(a.cert.body.uncertainty_m)
-            - f64::from(b.cert.body.uncertainty_m);
-        // Light needs 2d/c for the round trip; any processing only adds to the RTT.
-        let min_rtt_ns = (2.0 * d.max(0.0) / Speed::LIGHT.m_per_s() as f64) * 1e9;
-        let impossible = (c.rtt_ns as f64) < min_rtt_ns;
-        for id in [c.measurer, c.responder] {
-            let t = tally.entry(id).or_default();
-            t.0 += 1;
-            t.1 += u64::from(impossible);
-        }
-        if impossible {
-            partners.entry(c.measurer).or_default().insert(c.responder);
-            partners.entry(c.responder).or_default().insert(c.measurer);
-            bad_pairs.push((c.measurer, c.responder, c.rtt_ns, c.index, min_rtt_ns));
-        }
-    }
-    let degree = |id: &LandmarkId| partners.get(id).map_or(0, HashSet::len);
-    let mut blamed: HashMap<LandmarkId, String> = HashMap::new();
-    for (a, b, rtt, index, min_rtt) in &bad_pairs {
-        let (da, db) = (degree(a), degree(b));
-        for (id, other) in [(a, b), (b, a)] {
-            let mine = if id == a { da } else { db };
-            let theirs = if id == a { db } else { da };
-            if mine >= theirs && !blamed.contains_key(id) {
-                let why = format!(
-                    "RTT {rtt} ns to landmark {other} (log entry {index}) is below the light-speed minimum \
-                     {min_rtt:.0} ns for their registered positions; impossible with {mine} landmark(s)"
-                );
-                findings.push(Finding {
-                    kind: FindingKind::MispositionedLandmark,
-                    chip_id: None,
-                    landmark_id: Some(id.to_string()),
-                    log_index: Some(*index),
-                    detail: format!("{why}: its measurements are excluded"),
-                });
-                blamed.insert(*id, why);
-            }
-        }
-    }
-    (blamed, tally)
+/// What the judge needs besides one chip's state.
+pub struct JudgeContext<'a> {
+    /// Certificates of the log.
+    pub certs: &'a Certificates,
+    /// Landmarks whose caps do not count, and why.
+    pub excluded: &'a HashMap<LandmarkId, String>,
+    /// Chips certified by several vendor roots, with the vendors' names.
+    pub conflicting_issuers: &'a HashMap<ChipId, Vec<String>>,
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Its borders.
+    pub world: &'a World,
+    /// The audit rules.
+    pub rules: &'a AuditRules,
+    /// The time freshness and silence are judged against, Unix ns.
+    pub audit_time_ns: u64,
 }
 
-/// Judges one chip: epoch verdicts, status, travel and silence findings.
-#[allow(clippy::too_many_arguments)]
+/// Judges one chip: epoch verdicts, status, travel, counter and silence findings.
 pub fn judge_chip(
     chip: &ChipId,
     mut state: ChipState,
-    certs: &Certificates,
-    excluded: &HashMap<LandmarkId, String>,
-    policy: &Policy,
-    world: &World,
-    rules: &AuditRules,
-    audit_time_ns: u64,
+    cx: &JudgeContext<'_>,
 ) -> (ChipReport, Vec<Finding>) {
     let mut findings = Vec::new();
     let hex = chip.to_string();
-    let (model, vendor) = certs
-        .chips
-        .get(chip)
-        .and_then(|v| v.first())
-        .map(|c| (c.cert.body.model.as_str().to_owned(), c.vendor.clone()))
-        .unwrap_or_default();
+    let faulty = cx.policy.faulty_operators;
+    let chip_finding = |kind, detail: String| Finding {
+        kind,
+        chip_id: Some(hex.clone()),
+        landmark_id: None,
+        log_index: None,
+        detail,
+    };
 
-    if let Some(why) = counter_rollback(&mut state.counters, rules.clock_skew_ns) {
-        findings.push(Finding {
-            kind: FindingKind::CounterRollback,
-            chip_id: Some(hex.clone()),
-            landmark_id: None,
-            log_index: None,
-            detail: why.clone(),
-        });
-        state.invalid_reason.get_or_insert(why);
+    match counter_rollback(&mut state.counters, cx.rules.clock_skew_ns, faulty) {
+        CounterVerdict::Clean => {}
+        CounterVerdict::ChipAtFault(why) => {
+            findings.push(chip_finding(FindingKind::CounterRollback, why.clone()));
+            state.invalid_reason.get_or_insert(why);
+        }
+        CounterVerdict::TimingConflict { detail, landmarks } => {
+            let names: Vec<String> = landmarks.iter().map(ToString::to_string).collect();
+            findings.push(chip_finding(
+                FindingKind::TimingConflict,
+                format!(
+                    "{detail}. Up to {faulty} faulty operator(s) could have dated these measurements \
+                     (landmarks {}), so the chip is not blamed",
+                    names.join(", ")
+                ),
+            ));
+        }
     }
     state.counters = Vec::new();
 
-    let epoch_list: Vec<(u64, Vec<(LandmarkId, super::aggregate::BestBound)>)> = state
+    let epoch_list: Vec<(u64, Vec<(CapKey, BestBound)>)> = state
         .epochs
         .iter()
         .map(|(e, m)| {
-            (
-                *e,
-                m.iter()
-                    .filter(|(l, _)| !excluded.contains_key(*l))
-                    .map(|(l, b)| (*l, *b))
-                    .collect(),
-            )
+            let mut bounds: Vec<(CapKey, BestBound)> = m
+                .iter()
+                .filter(|(k, _)| !cx.excluded.contains_key(&k.0))
+                .map(|(k, b)| (*k, *b))
+                .collect();
+            bounds.sort_by_key(|((id, p), _)| (*id, p.lat, p.lon));
+            (*e, bounds)
         })
         .collect();
-    let mut epochs: Vec<EpochReport> = epoch_list
+    let judged: Vec<(EpochReport, Vec<Finding>)> = epoch_list
         .par_iter()
-        .map(|(e, bounds)| judge_epoch(*e, bounds, certs, policy, world, rules))
+        .map(|(e, bounds)| judge_epoch(*e, bounds, cx, &hex))
         .collect();
+    let mut epochs = Vec::with_capacity(judged.len());
+    for (e, mut f) in judged {
+        epochs.push(e);
+        findings.append(&mut f);
+    }
     epochs.sort_by_key(|e| e.start_ns);
 
-    // Impossible travel between consecutive epochs with a located region.
-    let located: Vec<(&EpochReport, (u64, u64))> = epochs
+    let travel = impossible_travel(&epochs, &state, cx.rules);
+    findings.extend(
+        travel
+            .iter()
+            .map(|t| chip_finding(FindingKind::ImpossibleTravel, t.detail.clone())),
+    );
+    findings.extend(
+        silence(&epochs, &state, cx)
+            .into_iter()
+            .map(|d| chip_finding(FindingKind::Silence, d)),
+    );
+
+    let (status, reason) = status(chip, &state, &epochs, &travel, cx);
+    let fresh_from = cx.audit_time_ns.saturating_sub(cx.rules.freshness_ns);
+    let latest_compliant = epochs
         .iter()
-        .filter(|e| e.region.is_some() && e.verdict != "inconsistent")
+        .filter(|e| e.verdict == "compliant")
+        .max_by_key(|e| e.start_ns);
+    let robustness = latest_compliant
+        .filter(|e| e.end_ns >= fresh_from)
+        .and_then(|e| e.robustness);
+    let (model, vendor) = model_and_vendor(chip, cx);
+    let report = ChipReport {
+        chip_id: hex,
+        model,
+        vendor,
+        status,
+        reason,
+        robustness,
+        last_compliant_ns: latest_compliant.map(|e| e.start_ns),
+        measurements: state.accepted,
+        rejected: state.rejected,
+        epochs,
+    };
+    (report, findings)
+}
+
+/// The model (of the first certificate in canonical order) and every vendor that certified
+/// the chip.
+fn model_and_vendor(chip: &ChipId, cx: &JudgeContext<'_>) -> (String, String) {
+    let Some(list) = cx.certs.chips.get(chip) else {
+        return Default::default();
+    };
+    let model = list
+        .first()
+        .map(|c| c.cert.body.model.as_str().to_owned())
+        .unwrap_or_default();
+    let vendor = match cx.conflicting_issuers.get(chip) {
+        Some(vendors) => vendors.join(" + "),
+        None => list.first().map(|c| c.vendor.clone()).unwrap_or_default(),
+    };
+    (model, vendor)
+}
+
+/// The chip's standing, and why, in the order evidence outranks evidence.
+fn status(
+    chip: &ChipId,
+    state: &ChipState,
+    epochs: &[EpochReport],
+    travel: &[Travel],
+    cx: &JudgeContext<'_>,
+) -> (ChipStatus, String) {
+    let fresh_from = cx.audit_time_ns.saturating_sub(cx.rules.freshness_ns);
+    let last_compliant = epochs
+        .iter()
+        .filter(|e| e.verdict == "compliant")
+        .map(|e| e.start_ns)
+        .max();
+    let fresh_travel = travel.iter().find(|t| t.later_end_ns >= fresh_from);
+    if let Some(why) = &state.invalid_reason {
+        return (ChipStatus::Invalid, why.clone());
+    }
+    if !cx.certs.chips.contains_key(chip) {
+        return (
+            ChipStatus::Invalid,
+            "no valid device certificate in the log".to_owned(),
+        );
+    }
+    if let Some(v) = epochs.iter().find(|e| e.verdict == "violation") {
+        return (
+            ChipStatus::Violation,
+            format!(
+                "epoch starting {} lies wholly outside the permitted regions, with up to {} faulty operator(s)",
+                v.start_ns, v.faulty_operators
+            ),
+        );
+    }
+    if let Some(vendors) = cx.conflicting_issuers.get(chip) {
+        return (
+            ChipStatus::Unverified,
+            format!(
+                "certified by {} vendor roots ({}); each vendor is trusted for its own chips only, so the chip cannot be verified while both stand",
+                vendors.len(),
+                vendors.join(", ")
+            ),
+        );
+    }
+    if let Some(t) = fresh_travel {
+        return (
+            ChipStatus::Inconsistent,
+            format!(
+                "impossible travel between the epochs starting {} and {}: a cloned key or lying landmarks",
+                t.earlier_start_ns, t.later_start_ns
+            ),
+        );
+    }
+    if last_compliant.is_some_and(|t| t.saturating_add(cx.rules.epoch_ns) >= fresh_from) {
+        return (
+            ChipStatus::Verified,
+            format!(
+                "a compliant epoch within the freshness window, holding with up to {} faulty operator(s)",
+                cx.policy.faulty_operators
+            ),
+        );
+    }
+    if epochs.iter().any(|e| e.verdict == "inconsistent") {
+        return (
+            ChipStatus::Inconsistent,
+            format!(
+                "its measurements contradict each other beyond {} faulty operator(s) (cloned key or lying landmarks)",
+                cx.policy.faulty_operators
+            ),
+        );
+    }
+    let why = if last_compliant.is_some() {
+        "its last compliant epoch is older than the freshness window"
+    } else if epochs.is_empty() {
+        "no accepted measurements"
+    } else {
+        "no compliant epoch: the evidence never excluded a disallowed place"
+    };
+    (ChipStatus::Unverified, why.to_owned())
+}
+
+/// Two epochs of one chip too far apart for any plausible transport.
+struct Travel {
+    earlier_start_ns: u64,
+    later_start_ns: u64,
+    later_end_ns: u64,
+    detail: String,
+}
+
+/// Impossible travel between consecutive epochs with a located region. Regions are `F_f`, so
+/// up to `f` lying operators cannot move them away from the chip: the finding rests on more
+/// than their word.
+fn impossible_travel(epochs: &[EpochReport], state: &ChipState, rules: &AuditRules) -> Vec<Travel> {
+    let located: Vec<(&EpochReport, &RegionReport, (u64, u64))> = epochs
+        .iter()
+        .filter(|e| e.verdict != "inconsistent")
         .filter_map(|e| {
-            state
+            let region = e.region.as_ref()?;
+            let times = state
                 .epoch_times
-                .get(&(e.start_ns / rules.epoch_ns.max(1)))
-                .map(|t| (e, *t))
+                .get(&(e.start_ns / rules.epoch_ns.max(1)))?;
+            Some((e, region, *times))
         })
         .collect();
+    let mut out = Vec::new();
     for pair in located.windows(2) {
-        let [(a, ta), (b, tb)] = pair else { continue };
-        let (Some(ra), Some(rb)) = (&a.region, &b.region) else {
+        let [(a, ra, ta), (b, rb, tb)] = pair else {
             continue;
         };
         let gap_m =
@@ -182,14 +287,13 @@ pub fn judge_chip(
             / 1e9;
         let reachable_m = rules.max_travel_m_per_s * seconds;
         if gap_m > reachable_m {
-            findings.push(Finding {
-                kind: FindingKind::ImpossibleTravel,
-                chip_id: Some(hex.clone()),
-                landmark_id: None,
-                log_index: None,
+            out.push(Travel {
+                earlier_start_ns: a.start_ns,
+                later_start_ns: b.start_ns,
+                later_end_ns: b.end_ns,
                 detail: format!(
                     "feasible regions of epochs starting {} and {} are at least {:.0} km apart, \
-                     but only {:.0} km are reachable in {:.0} s at {:.0} km/h: a cloned key or a lying landmark",
+                     but only {:.0} km are reachable in {:.0} s at {:.0} km/h: a cloned key or lying landmarks",
                     a.start_ns,
                     b.start_ns,
                     gap_m / 1000.0,
@@ -200,170 +304,171 @@ pub fn judge_chip(
             });
         }
     }
+    out
+}
 
-    // Silence: gaps between valid (quorate, consistent) epochs, and since the last one.
+/// Silence: gaps between valid epochs (enough operators constrain, consistent), and since the
+/// last one.
+fn silence(epochs: &[EpochReport], state: &ChipState, cx: &JudgeContext<'_>) -> Vec<String> {
+    let rules = cx.rules;
     let valid_starts: Vec<u64> = epochs
         .iter()
-        .filter(|e| e.caps.len() >= rules.min_landmarks && e.verdict != "inconsistent")
+        .filter(|e| e.constraining_operators > e.faulty_operators && e.verdict != "inconsistent")
         .map(|e| e.start_ns)
         .collect();
+    let mut out = Vec::new();
     let mut previous: Option<u64> = None;
-    for &t in valid_starts.iter().chain(std::iter::once(&audit_time_ns)) {
+    for &t in valid_starts
+        .iter()
+        .chain(std::iter::once(&cx.audit_time_ns))
+    {
         if let Some(p) = previous {
             let gap = t.saturating_sub(p.saturating_add(rules.epoch_ns));
             if gap > rules.heartbeat_ns {
-                findings.push(Finding {
-                    kind: FindingKind::Silence,
-                    chip_id: Some(hex.clone()),
-                    landmark_id: None,
-                    log_index: None,
-                    detail: format!(
-                        "no valid epoch for {:.1} h (heartbeat {:.1} h)",
-                        gap as f64 / 3.6e12,
-                        rules.heartbeat_ns as f64 / 3.6e12
-                    ),
-                });
+                out.push(format!(
+                    "no valid epoch for {:.1} h (heartbeat {:.1} h)",
+                    gap as f64 / 3.6e12,
+                    rules.heartbeat_ns as f64 / 3.6e12
+                ));
             }
         }
         previous = Some(t);
     }
     if valid_starts.is_empty() && state.accepted > 0 {
-        findings.push(Finding {
-            kind: FindingKind::Silence,
-            chip_id: Some(hex.clone()),
-            landmark_id: None,
-            log_index: None,
-            detail: format!(
-                "no valid epoch at all: never bounded by {} landmark(s) at once",
-                rules.min_landmarks
-            ),
-        });
+        out.push(format!(
+            "no valid epoch at all: never bounded by more than {} operator(s) at once",
+            cx.policy.faulty_operators
+        ));
     }
-
-    let fresh_from = audit_time_ns.saturating_sub(rules.freshness_ns);
-    let last_compliant = epochs
-        .iter()
-        .filter(|e| e.verdict == "compliant")
-        .map(|e| e.start_ns)
-        .max();
-    let violation = epochs.iter().find(|e| e.verdict == "violation");
-    let inconsistent = epochs.iter().any(|e| e.verdict == "inconsistent");
-    let (status, reason) = if let Some(why) = &state.invalid_reason {
-        (ChipStatus::Invalid, why.clone())
-    } else if !certs.chips.contains_key(chip) {
-        (
-            ChipStatus::Invalid,
-            "no valid device certificate in the log".to_owned(),
-        )
-    } else if let Some(v) = violation {
-        (
-            ChipStatus::Violation,
-            format!(
-                "epoch starting {} lies wholly outside the permitted regions",
-                v.start_ns
-            ),
-        )
-    } else if last_compliant.is_some_and(|t| t.saturating_add(rules.epoch_ns) >= fresh_from) {
-        (
-            ChipStatus::Verified,
-            "a compliant epoch within the freshness window".to_owned(),
-        )
-    } else if inconsistent {
-        (
-            ChipStatus::Inconsistent,
-            "its measurements contradict each other (cloned key or lying landmark)".to_owned(),
-        )
-    } else if last_compliant.is_some() {
-        (
-            ChipStatus::Unverified,
-            "its last compliant epoch is older than the freshness window".to_owned(),
-        )
-    } else if epochs.is_empty() {
-        (
-            ChipStatus::Unverified,
-            "no accepted measurements".to_owned(),
-        )
-    } else {
-        (
-            ChipStatus::Unverified,
-            "no compliant epoch: the evidence never excluded a disallowed place".to_owned(),
-        )
-    };
-    let report = ChipReport {
-        chip_id: hex,
-        model,
-        vendor,
-        status,
-        reason,
-        last_compliant_ns: last_compliant,
-        measurements: state.accepted,
-        rejected: state.rejected,
-        epochs,
-    };
-    (report, findings)
+    out
 }
 
+/// One epoch: caps grouped by operator, the verdict on `F_f`, its robustness, and a finding
+/// naming the operator when the chip would be compliant (or consistent) only on its word.
 fn judge_epoch(
     epoch: u64,
-    bounds: &[(LandmarkId, super::aggregate::BestBound)],
-    certs: &Certificates,
-    policy: &Policy,
-    world: &World,
-    rules: &AuditRules,
-) -> EpochReport {
-    let start_ns = epoch.saturating_mul(rules.epoch_ns);
-    let mut caps = Vec::new();
+    bounds: &[(CapKey, BestBound)],
+    cx: &JudgeContext<'_>,
+    chip_hex: &str,
+) -> (EpochReport, Vec<Finding>) {
+    let start_ns = epoch.saturating_mul(cx.rules.epoch_ns);
+    let faulty = cx.policy.faulty_operators;
+    let mut groups: BTreeMap<OperatorName, Vec<Cap>> = BTreeMap::new();
     let mut cap_reports = Vec::new();
-    for (id, best) in bounds {
-        let Some(lm) = certs.landmarks.get(id).and_then(|v| v.first()) else {
-            continue;
-        };
-        let p = lm.cert.body.position;
-        caps.push(Cap {
-            center_lat: p.lat.degrees(),
-            center_lon: p.lon.degrees(),
+    for ((id, position), best) in bounds {
+        let (lat, lon) = (position.lat.degrees(), position.lon.degrees());
+        groups.entry(best.operator).or_default().push(Cap {
+            center_lat: lat,
+            center_lon: lon,
             radius_m: best.radius_m as f64,
         });
         cap_reports.push(CapReport {
             landmark_id: id.to_string(),
-            lat: p.lat.degrees(),
-            lon: p.lon.degrees(),
+            operator: best.operator.as_str().to_owned(),
+            lat,
+            lon,
             radius_m: best.radius_m,
             rtt_ns: best.rtt_ns,
             measurements: best.count,
         });
     }
-    cap_reports.sort_by_key(|c| c.radius_m);
-    let region = geo::feasible_region_summary(&caps)
-        .ok()
-        .flatten()
-        .map(|r| RegionReport {
-            lat: r.lat,
-            lon: r.lon,
-            circle_lat: r.enclosing.center_lat,
-            circle_lon: r.enclosing.center_lon,
-            circle_radius_m: r.enclosing.radius_m,
-        });
-    let (verdict, witness) = match geo::evaluate(world, policy, &caps) {
-        Ok(v) if v.kind == VerdictKind::Inconsistent => ("inconsistent", None),
-        // Quorum: too few landmarks make the evidence too weak to decide either way.
-        Ok(_) if caps.len() < rules.min_landmarks => ("inconclusive", None),
-        Ok(v) => (
-            v.kind.as_str(),
-            v.witness.map(|w| WitnessReport {
+    cap_reports.sort_by(|a, b| (a.radius_m, &a.landmark_id).cmp(&(b.radius_m, &b.landmark_id)));
+    let operators: Vec<OperatorName> = groups.keys().copied().collect();
+    let groups: Vec<Vec<Cap>> = groups.into_values().collect();
+    let judged = geo::tolerant::judge_with_robustness(cx.world, cx.policy, &groups, faulty);
+    let mut findings = Vec::new();
+    let (verdict, witness, constraining, robustness, region) = match judged {
+        Ok((v, robustness)) => {
+            if v.verdict.kind != VerdictKind::Compliant {
+                if let Some(f) = uncorroborated(cx, &groups, &operators, start_ns, chip_hex) {
+                    findings.push(f);
+                }
+            }
+            let region = v.enclosing.map(|c| RegionReport {
+                lat: v.verdict.point.map_or(c.center_lat, |p| p.0),
+                lon: v.verdict.point.map_or(c.center_lon, |p| p.1),
+                circle_lat: c.center_lat,
+                circle_lon: c.center_lon,
+                circle_radius_m: c.radius_m,
+            });
+            let witness = v.verdict.witness.map(|w| WitnessReport {
                 lat: w.lat,
                 lon: w.lon,
                 region: w.region,
-            }),
-        ),
-        Err(_) => ("inconclusive", None),
+            });
+            (
+                v.verdict.kind.as_str(),
+                witness,
+                v.constraining,
+                robustness,
+                region,
+            )
+        }
+        Err(_) => ("inconclusive", None, 0, None, None),
     };
-    EpochReport {
+    let report = EpochReport {
         start_ns,
-        end_ns: start_ns.saturating_add(rules.epoch_ns),
+        end_ns: start_ns.saturating_add(cx.rules.epoch_ns),
         verdict: verdict.to_owned(),
+        faulty_operators: faulty,
+        constraining_operators: constraining,
+        robustness,
         witness,
         caps: cap_reports,
         region,
+    };
+    (report, findings)
+}
+
+/// When `F_f` is not compliant but trusting everyone would make it compliant (or would make it
+/// empty), the operators whose caps alone make that difference: their evidence is what a
+/// lying operator's looks like, and it is named.
+fn uncorroborated(
+    cx: &JudgeContext<'_>,
+    groups: &[Vec<Cap>],
+    operators: &[OperatorName],
+    start_ns: u64,
+    chip_hex: &str,
+) -> Option<Finding> {
+    let all: Vec<Cap> = groups.iter().flatten().copied().collect();
+    let f0 = geo::evaluate(cx.world, cx.policy, &all).ok()?.kind;
+    if f0 != VerdictKind::Compliant && f0 != VerdictKind::Inconsistent {
+        return None;
     }
+    let mut decisive = Vec::new();
+    for (i, op) in operators.iter().enumerate() {
+        let rest: Vec<Cap> = groups
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, g)| g.iter().copied())
+            .collect();
+        let without = geo::evaluate(cx.world, cx.policy, &rest).ok()?.kind;
+        let differs = match f0 {
+            VerdictKind::Compliant => without != VerdictKind::Compliant,
+            _ => without != VerdictKind::Inconsistent,
+        };
+        if differs {
+            decisive.push(op.as_str().to_owned());
+        }
+    }
+    if decisive.is_empty() {
+        return None;
+    }
+    let what = if f0 == VerdictKind::Compliant {
+        "compliant only on the word of"
+    } else {
+        "contradicted, beyond every other operator's caps, by"
+    };
+    Some(Finding {
+        kind: FindingKind::UncorroboratedEvidence,
+        chip_id: Some(chip_hex.to_owned()),
+        landmark_id: None,
+        log_index: None,
+        detail: format!(
+            "epoch starting {start_ns}: the chip's region is {what} operator(s) {}; with up to {} faulty operator(s) that is not enough",
+            decisive.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", "),
+            cx.policy.faulty_operators
+        ),
+    })
 }

@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod batch;
 pub mod certificates;
 pub mod ingest;
+pub mod integrity;
 pub mod judge;
 pub mod model;
 pub mod rules;
@@ -169,43 +170,38 @@ fn audit_here(
     findings.append(&mut measurement_findings);
     let audit_time_ns = options.now_ns.unwrap_or(agg.latest_ns);
 
-    let (excluded, tally) =
-        judge::mispositioned_landmarks(&agg.cross_checks, &certs, &mut findings);
-    for (id, why) in &excluded {
-        let count: u64 = agg
-            .chips
-            .values()
-            .flat_map(|c| c.epochs.values())
-            .filter_map(|e| e.get(id))
-            .map(|b| u64::from(b.count))
-            .sum();
-        findings.push(Finding {
-            kind: FindingKind::ExcludedMeasurement,
-            chip_id: None,
-            landmark_id: Some(id.to_string()),
-            log_index: None,
-            detail: format!(
-                "{count} chip measurement(s) by this landmark excluded from verdicts: {why}"
-            ),
-        });
-    }
+    let faulty = options.policy.faulty_operators;
+    let integrity = integrity::judge_landmarks(&agg.cross_checks, faulty, &mut findings);
+    let excluded = excluded_landmarks(&integrity, &certs, rules);
+    findings.extend(excluded_findings(&excluded, &agg));
+    let conflicting: HashMap<ChipId, Vec<String>> =
+        certs.conflicting_issuers().into_iter().collect();
+    findings.extend(conflicting.iter().map(|(id, vendors)| Finding {
+        kind: FindingKind::ConflictingIssuers,
+        chip_id: Some(id.to_string()),
+        landmark_id: None,
+        log_index: None,
+        detail: format!(
+            "one chip key certified by {} vendor roots ({}): each is trusted for its own chips only",
+            vendors.len(),
+            vendors.join(", ")
+        ),
+    }));
 
     let chip_states: Vec<_> = std::mem::take(&mut agg.chips).into_iter().collect();
     let judged_ids: HashSet<ChipId> = chip_states.iter().map(|(id, _)| *id).collect();
+    let cx = judge::JudgeContext {
+        certs: &certs,
+        excluded: &excluded,
+        conflicting_issuers: &conflicting,
+        policy: options.policy,
+        world,
+        rules,
+        audit_time_ns,
+    };
     let judged: Vec<_> = chip_states
         .into_par_iter()
-        .map(|(id, state)| {
-            judge::judge_chip(
-                &id,
-                state,
-                &certs,
-                &excluded,
-                options.policy,
-                world,
-                rules,
-                audit_time_ns,
-            )
-        })
+        .map(|(id, state)| judge::judge_chip(&id, state, &cx))
         .collect();
     let mut chips = Vec::with_capacity(judged.len());
     for (report, mut f) in judged {
@@ -227,6 +223,7 @@ fn audit_here(
             vendor: first.map(|c| c.vendor.clone()).unwrap_or_default(),
             status: model::ChipStatus::Unverified,
             reason: "certified, but never measured".into(),
+            robustness: None,
             last_compliant_ns: None,
             measurements: 0,
             rejected: 0,
@@ -237,27 +234,7 @@ fn audit_here(
     findings
         .sort_by(|a, b| (a.kind, a.log_index, &a.chip_id).cmp(&(b.kind, b.log_index, &b.chip_id)));
 
-    let mut landmarks: Vec<LandmarkReport> = certs
-        .landmarks
-        .iter()
-        .filter_map(|(id, list)| list.first().map(|c| (id, c)))
-        .map(|(id, c)| LandmarkReport {
-            landmark_id: id.to_string(),
-            lat: c.cert.body.position.lat.degrees(),
-            lon: c.cert.body.position.lon.degrees(),
-            uncertainty_m: c.cert.body.uncertainty_m,
-            measurements: agg.per_landmark.get(id).copied().unwrap_or(0),
-            cross_checks: tally.get(id).copied().unwrap_or((0, 0)),
-            status: if excluded.contains_key(id) {
-                "mispositioned".into()
-            } else {
-                "ok".into()
-            },
-            reason: excluded.get(id).cloned(),
-        })
-        .collect();
-    landmarks.sort_by(|a, b| a.landmark_id.cmp(&b.landmark_id));
-
+    let landmarks = landmark_reports(&certs, &agg, &integrity, &excluded);
     let policy = options.policy;
     Ok(AuditReport {
         audit_time_ns,
@@ -278,12 +255,131 @@ fn audit_here(
             max_travel_kmh: rules.max_travel_m_per_s * 3.6,
             credit_self_reported_processing: rules.credit
                 == lightcone::ProcessingCredit::TrustSelfReported,
+            self_reported_worst_case_km: (rules.credit
+                == lightcone::ProcessingCredit::TrustSelfReported)
+                .then(|| self_reported_worst_case_km(&certs)),
+            faulty_operators: faulty,
+            landmark_confirmation_km: rules.landmark_confirmation_m.map(|m| m / 1000.0),
         },
         counts,
         chips,
         landmarks,
         findings,
     })
+}
+
+/// Landmarks whose caps do not count: convicted by the cross-checks, or (when the policy asks
+/// for it) not confirmed within the required distance by other operators.
+fn excluded_landmarks(
+    integrity: &integrity::Integrity,
+    certs: &certificates::Certificates,
+    rules: &AuditRules,
+) -> HashMap<lightcone::LandmarkId, String> {
+    let mut excluded = integrity.convicted.clone();
+    if let Some(limit) = rules.landmark_confirmation_m {
+        for id in certs.landmarks.keys() {
+            let within = integrity.confirmation.get(id).and_then(|c| c.within_m);
+            if within.is_none_or(|m| m > limit) && !excluded.contains_key(id) {
+                let seen = within.map_or_else(
+                    || "not confirmed by enough other operators".to_owned(),
+                    |m| format!("confirmed only within {:.0} km", m / 1000.0),
+                );
+                excluded.insert(
+                    *id,
+                    format!(
+                        "the policy requires confirmation within {:.0} km by other operators; {seen}",
+                        limit / 1000.0
+                    ),
+                );
+            }
+        }
+    }
+    excluded
+}
+
+/// One finding per excluded landmark, with how many chip measurements it loses.
+fn excluded_findings<'a>(
+    excluded: &'a HashMap<lightcone::LandmarkId, String>,
+    agg: &'a Aggregate<'_>,
+) -> impl Iterator<Item = Finding> + 'a {
+    excluded.iter().map(|(id, why)| {
+        let count: u64 = agg
+            .chips
+            .values()
+            .flat_map(|c| c.epochs.values())
+            .flat_map(|e| e.iter())
+            .filter(|((l, _), _)| l == id)
+            .map(|(_, b)| u64::from(b.count))
+            .sum();
+        Finding {
+            kind: FindingKind::ExcludedMeasurement,
+            chip_id: None,
+            landmark_id: Some(id.to_string()),
+            log_index: None,
+            detail: format!(
+                "{count} chip measurement(s) by this landmark excluded from verdicts: {why}"
+            ),
+        }
+    })
+}
+
+/// One row per certified landmark: its latest certificate (in validity order), its
+/// cross-checks and how well other operators confirm it.
+fn landmark_reports(
+    certs: &certificates::Certificates,
+    agg: &Aggregate<'_>,
+    integrity: &integrity::Integrity,
+    excluded: &HashMap<lightcone::LandmarkId, String>,
+) -> Vec<LandmarkReport> {
+    let mut out: Vec<LandmarkReport> = certs
+        .landmarks
+        .iter()
+        .filter_map(|(id, list)| {
+            let latest = list.iter().max_by_key(|c| {
+                (
+                    c.cert.body.validity.not_after,
+                    lightcone::Wire::to_vec(&c.cert),
+                )
+            })?;
+            let b = &latest.cert.body;
+            let confirmation = integrity.confirmation.get(id).copied().unwrap_or_default();
+            let status = if excluded.contains_key(id) {
+                "excluded"
+            } else if confirmation.within_m.is_some() {
+                "ok"
+            } else {
+                "unconfirmed"
+            };
+            Some(LandmarkReport {
+                landmark_id: id.to_string(),
+                operator: b.operator.as_str().to_owned(),
+                lat: b.position.lat.degrees(),
+                lon: b.position.lon.degrees(),
+                uncertainty_m: b.uncertainty_m,
+                measurements: agg.per_landmark.get(id).copied().unwrap_or(0),
+                cross_checks: integrity.tally.get(id).copied().unwrap_or((0, 0)),
+                confirming_operators: confirmation.operators,
+                confirmed_within_m: confirmation.within_m,
+                status: status.into(),
+                reason: excluded.get(id).cloned(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.landmark_id.cmp(&b.landmark_id));
+    out
+}
+
+/// The most radius self-reported processing can take off one cap: the largest endorsed
+/// `max_processing_ns` of any chip in the log, at c, one way.
+fn self_reported_worst_case_km(certs: &certificates::Certificates) -> f64 {
+    let worst_ns = certs
+        .chips
+        .values()
+        .flatten()
+        .map(|c| c.cert.body.timing.max_processing_ns)
+        .max()
+        .unwrap_or(0);
+    worst_ns as f64 * 1e-9 * lightcone::distance::SPEED_OF_LIGHT_M_PER_S as f64 / 2.0 / 1000.0
 }
 
 /// Checks the checkpoint signature, re-derives the whole tree from the entries and, given the

@@ -57,6 +57,14 @@ pub struct PolicySummary {
     pub max_travel_kmh: f64,
     /// Whether the chip's self-reported processing time was credited (policy opt-in).
     pub credit_self_reported_processing: bool,
+    /// With self-reported processing credited: the most radius one cap can lose to it, km
+    /// (the largest endorsed `max_processing_ns` in the log, times c / 2).
+    pub self_reported_worst_case_km: Option<f64>,
+    /// How many landmark operators may be faulty; every verdict holds whatever they sign.
+    pub faulty_operators: usize,
+    /// Landmarks need confirmation within this distance by other operators for their caps to
+    /// count, km (policy option; `None`: not required).
+    pub landmark_confirmation_km: Option<f64>,
 }
 
 /// Counts over the log.
@@ -120,6 +128,9 @@ pub struct ChipReport {
     pub status: ChipStatus,
     /// Why, in one sentence a person can read.
     pub reason: String,
+    /// For a chip compliant within the freshness window: the most faulty operators its latest
+    /// compliant epoch tolerates ("holds with any one operator lying" is 1).
+    pub robustness: Option<usize>,
     /// Start of the latest compliant epoch (Unix ns), if any.
     pub last_compliant_ns: Option<u64>,
     /// Accepted measurements of this chip.
@@ -137,8 +148,15 @@ pub struct EpochReport {
     pub start_ns: u64,
     /// Epoch end, Unix ns (exclusive).
     pub end_ns: u64,
-    /// `compliant`, `violation`, `inconclusive` or `inconsistent`.
+    /// `compliant`, `violation`, `inconclusive` or `inconsistent`, on the places the chip may
+    /// be when up to `faulty_operators` operators are faulty.
     pub verdict: String,
+    /// The `f` the verdict was computed for.
+    pub faulty_operators: usize,
+    /// Operators whose caps constrain the position (a cap of a hemisphere or more does not).
+    pub constraining_operators: usize,
+    /// The largest f for which the epoch is compliant (`None`: not even trusting everyone).
+    pub robustness: Option<usize>,
     /// For `inconclusive`: a point of the feasible region that is not allowed.
     pub witness: Option<WitnessReport>,
     /// The best (smallest) distance bound per landmark.
@@ -163,7 +181,9 @@ pub struct WitnessReport {
 pub struct CapReport {
     /// Landmark id, hex.
     pub landmark_id: String,
-    /// Landmark latitude, degrees.
+    /// Its operator.
+    pub operator: String,
+    /// Landmark latitude, degrees (as its certificates valid at the measurement gave it).
     pub lat: f64,
     /// Landmark longitude, degrees.
     pub lon: f64,
@@ -195,7 +215,9 @@ pub struct RegionReport {
 pub struct LandmarkReport {
     /// Landmark id, hex.
     pub landmark_id: String,
-    /// Registered latitude, degrees.
+    /// Its operator (registry-certified).
+    pub operator: String,
+    /// Registered latitude, degrees (of its latest certificate).
     pub lat: f64,
     /// Registered longitude, degrees.
     pub lon: f64,
@@ -205,7 +227,13 @@ pub struct LandmarkReport {
     pub measurements: u64,
     /// Cross-checks against other landmarks: (checked, failed).
     pub cross_checks: (u64, u64),
-    /// `ok`, or `mispositioned` when its measurements were excluded.
+    /// Distinct other operators whose landmarks measured it consistently.
+    pub confirming_operators: usize,
+    /// Its true position is within this many metres of the registered one, whatever the
+    /// faulty operators sign (`None`: not confirmed by enough other operators).
+    pub confirmed_within_m: Option<f64>,
+    /// `ok` (confirmed by more operators than may be faulty), `unconfirmed`, or `excluded`
+    /// when its caps do not count (convicted, or not confirmed as the policy requires).
     pub status: String,
     /// Why it was excluded, if it was.
     pub reason: Option<String>,
@@ -234,10 +262,23 @@ pub enum FindingKind {
     /// A chip had no valid epoch for longer than the heartbeat.
     Silence,
     /// A landmark's RTT to another landmark is faster than light for their registered
-    /// positions: it is mispositioned or lying, and its measurements are excluded.
+    /// positions: one of the two is faulty (blamed on the measurer unless seen both ways).
+    ImpossibleRtt,
+    /// Evidence from more than `f` other operators convicts a landmark: it is not where it is
+    /// registered, or lies about time, and its measurements are excluded.
     MispositionedLandmark,
-    /// A measurement was excluded because its landmark is mispositioned.
+    /// A measurement was excluded because its landmark is convicted or unconfirmed.
     ExcludedMeasurement,
+    /// Certificates of one landmark valid at one time name different operators.
+    ConflictingCertificates,
+    /// One chip key certified by several vendor roots: the chip cannot be verified.
+    ConflictingIssuers,
+    /// Counter order contradicts landmark clocks, but as few as `f` operators' clocks could
+    /// have forged it: reported with the landmarks, not blamed on the chip.
+    TimingConflict,
+    /// An epoch's region is compliant (or empty) only on one operator's word: what a lying
+    /// operator's evidence looks like.
+    UncorroboratedEvidence,
 }
 
 /// One fraud signal or rejected entry.

@@ -7,7 +7,8 @@
 //! freshness_hours = 24      # a compliant epoch this recent makes a chip "verified"
 //! heartbeat_hours = 6       # a longer gap without a valid epoch is reported as silence
 //! max_travel_kmh = 1000     # faster apparent movement between epochs is impossible travel
-//! min_landmarks = 2         # epochs bounded by fewer landmarks are inconclusive (quorum)
+//! landmark_confirmation_km = 500   # optional: a landmark's caps count only when other
+//!                           # operators pin its position within this distance
 //! clock_skew_ms = 1000      # tolerated wall-clock disagreement between landmarks
 //! processing = "endorsed-minimum"  # or "self-reported" (opt-in; see DESIGN §3)
 //! ```
@@ -30,8 +31,9 @@ pub struct AuditRules {
     pub heartbeat_ns: u64,
     /// Fastest plausible transport, metres per second.
     pub max_travel_m_per_s: f64,
-    /// Landmarks an epoch needs for a decisive verdict.
-    pub min_landmarks: usize,
+    /// A landmark's caps count only when other operators confirm its position within this
+    /// many metres (`None`: not required).
+    pub landmark_confirmation_m: Option<f64>,
     /// Tolerated wall-clock disagreement between landmarks, ns.
     pub clock_skew_ns: u64,
     /// Whether self-reported processing time is credited.
@@ -45,7 +47,7 @@ impl Default for AuditRules {
             freshness_ns: 24 * 3600 * 1_000_000_000,
             heartbeat_ns: 6 * 3600 * 1_000_000_000,
             max_travel_m_per_s: 1000.0 / 3.6,
-            min_landmarks: 2,
+            landmark_confirmation_m: None,
             clock_skew_ns: 1_000_000_000,
             credit: ProcessingCredit::EndorsedMinimum,
         }
@@ -65,7 +67,8 @@ struct AuditTable {
     freshness_hours: Option<f64>,
     heartbeat_hours: Option<f64>,
     max_travel_kmh: Option<f64>,
-    min_landmarks: Option<usize>,
+    min_landmarks: Option<toml::Value>,
+    landmark_confirmation_km: Option<f64>,
     clock_skew_ms: Option<f64>,
     processing: Option<String>,
 }
@@ -107,11 +110,21 @@ impl AuditRules {
             }
             rules.max_travel_m_per_s = v / 3.6;
         }
-        if let Some(v) = t.min_landmarks {
-            if v == 0 {
-                return Err(AuditError::Rules("min_landmarks must be at least 1".into()));
+        if t.min_landmarks.is_some() {
+            return Err(AuditError::Rules(
+                "min_landmarks is gone: a quorum is implied by `faulty_operators = N` (top level of \
+                 the policy; default 1), which needs caps from N + 1 operators and tolerates N lying; \
+                 remove min_landmarks"
+                    .into(),
+            ));
+        }
+        if let Some(v) = t.landmark_confirmation_km {
+            if !v.is_finite() || v <= 0.0 {
+                return Err(AuditError::Rules(format!(
+                    "landmark_confirmation_km = {v}: must be positive"
+                )));
             }
-            rules.min_landmarks = v;
+            rules.landmark_confirmation_m = Some(v * 1000.0);
         }
         if let Some(p) = t.processing {
             rules.credit = match p.as_str() {
@@ -149,11 +162,13 @@ mod tests {
             AuditRules::default()
         );
         let r = AuditRules::from_toml_str(
-            "[audit]\nepoch_minutes = 1\nmin_landmarks = 3\nprocessing = \"self-reported\"",
+            "[audit]\nepoch_minutes = 1\nlandmark_confirmation_km = 3\nprocessing = \"self-reported\"",
         )
         .unwrap();
         assert_eq!(r.epoch_ns, 60_000_000_000);
-        assert_eq!(r.min_landmarks, 3);
+        assert_eq!(r.landmark_confirmation_m, Some(3000.0));
+        let old = AuditRules::from_toml_str("[audit]\nmin_landmarks = 3").unwrap_err();
+        assert!(old.to_string().contains("faulty_operators"), "{old}");
         assert_eq!(r.credit, ProcessingCredit::TrustSelfReported);
         assert!(AuditRules::from_toml_str("[audit]\nepoch_minutes = -1").is_err());
         assert!(AuditRules::from_toml_str("[audit]\nepoch_minute = 1").is_err());

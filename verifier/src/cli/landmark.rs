@@ -50,6 +50,10 @@ enum LandmarkCommand {
         /// Directory for the landmark's files (created).
         #[arg(long)]
         dir: PathBuf,
+        /// The organisation that runs the landmark (1–32 printable ASCII characters). Verdicts
+        /// tolerate a number of faulty operators, and landmarks of one operator count as one.
+        #[arg(long)]
+        operator: String,
         /// Surveyed latitude, decimal degrees (WGS84).
         #[arg(long, allow_hyphen_values = true)]
         lat: f64,
@@ -112,6 +116,7 @@ pub fn run(args: LandmarkArgs) -> Result<(), Error> {
         LandmarkCommand::Provision {
             registry,
             dir,
+            operator,
             lat,
             lon,
             uncertainty_m,
@@ -123,13 +128,15 @@ pub fn run(args: LandmarkArgs) -> Result<(), Error> {
             let cert = landmark_provision(
                 &registry,
                 &dir,
+                &operator,
                 position,
                 uncertainty_m,
                 validity_days(valid_days),
             )?;
             println!(
-                "landmark {} at {lat}, {lon} ± {uncertainty_m} m",
-                cert.body.landmark_id
+                "landmark {} of operator {:?} at {lat}, {lon} ± {uncertainty_m} m",
+                cert.body.landmark_id,
+                cert.body.operator.as_str()
             );
             println!("secret key: {}", dir.join(LANDMARK_KEY).display());
             println!("certificate: {}", dir.join(LANDMARK_CERT).display());

@@ -1,8 +1,9 @@
 //! `lightcone verdict --policy POLICY.toml SCENARIO.json`: one JSON object on stdout with the
-//! verdict of the policy on the scenario's feasible region. Exit status 0 for any verdict,
-//! 2 for unusable input (with a message on stderr).
+//! verdict of the policy on `F_f`, the places the chip may be when up to `f` landmark
+//! operators are faulty (`faulty_operators` of the policy, or `--faulty-operators`). Exit
+//! status 0 for any verdict, 2 for unusable input (with a message on stderr).
 
-use lightcone_verifier::geo::{evaluate, Policy, Scenario, VerdictKind};
+use lightcone_verifier::geo::{evaluate_tolerant, robustness, Policy, Scenario, VerdictKind};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -14,6 +15,10 @@ pub struct VerdictArgs {
     pub policy: PathBuf,
     /// Scenario file (JSON: landmarks and measurements).
     pub scenario: PathBuf,
+    /// How many landmark operators may be faulty (overrides the policy's `faulty_operators`;
+    /// 0 trusts every landmark).
+    #[arg(long)]
+    pub faulty_operators: Option<usize>,
 }
 
 /// Runs `lightcone verdict`.
@@ -32,10 +37,17 @@ pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
     })?;
     let speed = scenario.speed_or(policy.speed)?;
     let caps = scenario.caps(speed)?;
+    let groups = scenario.operator_groups(speed)?;
     let world = policy.default_world()?;
-    let verdict = evaluate(world, &policy, &caps)?;
+    let faulty = args.faulty_operators.unwrap_or(policy.faulty_operators);
+    let tolerant = evaluate_tolerant(world, &policy, &groups, faulty)?;
+    let robust = robustness(world, &policy, &groups, groups.len())?;
+    let verdict = &tolerant.verdict;
     let mut out = json!({
         "verdict": verdict.kind.as_str(),
+        "faulty_operators": faulty,
+        "constraining_operators": tolerant.constraining,
+        "robustness": robust,
         "speed_m_per_s": speed.m_per_s(),
         "sound_against_all_media": speed.is_light(),
         "caps": caps.iter().map(|c| json!({"lat": c.center_lat, "lon": c.center_lon, "radius_m": c.radius_m})).collect::<Vec<_>>(),
@@ -48,9 +60,14 @@ pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
             json!({"lat": w.lat, "lon": w.lon, "region": w.region, "in_region": w.in_region});
     }
     if verdict.kind == VerdictKind::Inconsistent {
-        out["note"] = json!(
-            "the measurements cannot all be true: a landmark lies or is misplaced, or the speed assumption is wrong"
-        );
+        out["note"] = json!(format!(
+            "the measurements cannot all be true with at most {faulty} faulty operator(s): more landmarks lie or are misplaced, or the speed assumption is wrong"
+        ));
+    } else if tolerant.constraining <= faulty {
+        out["note"] = json!(format!(
+            "only {} operator(s) constrain the position: with {faulty} faulty operator(s) the chip may be anywhere",
+            tolerant.constraining
+        ));
     }
     println!("{out}");
     Ok(())

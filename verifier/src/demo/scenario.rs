@@ -5,7 +5,8 @@
 
 use ed25519_dalek::SigningKey;
 use lightcone::{
-    DeviceCertificate, LandmarkCertificate, ModelName, Position, ResponseTiming, Signer, Validity,
+    DeviceCertificate, LandmarkCertificate, ModelName, OperatorName, Position, ResponseTiming,
+    Signer, Validity,
 };
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -54,6 +55,31 @@ pub const LANDMARKS: [Place; 16] = [
     place("Seoul", 37.5665, 126.9780),
     place("Sydney", -33.8688, 151.2093),
 ];
+
+/// Who runs each landmark of [`LANDMARKS`], in the same order. Two operators interleave so
+/// that near landmarks belong to different operators: with `faulty_operators = 1` a chip is
+/// verified only when what it proves survives dropping either operator's caps.
+pub const LANDMARK_OPERATORS: [&str; 16] = [
+    "Northlight Networks", // Ashburn
+    "Meridian Exchange",   // Dallas
+    "Northlight Networks", // San Jose
+    "Meridian Exchange",   // Toronto
+    "Meridian Exchange",   // São Paulo
+    "Meridian Exchange",   // London
+    "Northlight Networks", // Frankfurt
+    "Meridian Exchange",   // Stockholm
+    "Northlight Networks", // Warsaw
+    "Meridian Exchange",   // Dubai
+    "Northlight Networks", // Mumbai
+    "Northlight Networks", // Singapore
+    "Meridian Exchange",   // Kuala Lumpur
+    "Meridian Exchange",   // Tokyo
+    "Northlight Networks", // Seoul
+    "Meridian Exchange",   // Sydney
+];
+
+/// The operator of the mispositioned landmark.
+pub const MISPOSITIONED_OPERATOR: &str = "Nile Colocation";
 
 /// The mispositioned landmark: registered in Cairo, really racked in Frankfurt. The registered
 /// site is far enough that its RTTs to London and Frankfurt beat light by 14 and 19 ms, so a busy
@@ -271,7 +297,7 @@ pub fn policy_toml(epoch_s: f64) -> String {
          freshness_hours = {fresh_hours}\n\
          heartbeat_hours = {heartbeat_hours}\n\
          max_travel_kmh = 1000\n\
-         min_landmarks = 2\n\
+         landmark_confirmation_km = 3000\n\
          clock_skew_ms = 1000\n"
     )
 }
@@ -300,6 +326,8 @@ pub fn one_way_ns(a: (f64, f64), b: (f64, f64), stretch: f64) -> f64 {
 pub struct DemoLandmark {
     /// City name (as registered).
     pub name: String,
+    /// Who runs it (as certified).
+    pub operator: String,
     /// Its key.
     pub key: SigningKey,
     /// Its registry-signed certificate.
@@ -367,23 +395,27 @@ impl Fleet {
         let mut landmarks = Vec::new();
         let sites = LANDMARKS
             .iter()
-            .map(|p| (p.name, p.at(), p.at()))
+            .zip(LANDMARK_OPERATORS)
+            .map(|(p, op)| (p.name, op, p.at(), p.at()))
             .chain(std::iter::once((
                 MISPOSITIONED_REGISTERED.name,
+                MISPOSITIONED_OPERATOR,
                 MISPOSITIONED_REGISTERED.at(),
                 MISPOSITIONED_TRUE.at(),
             )));
-        for (name, registered, true_at) in sites {
+        for (name, operator, registered, true_at) in sites {
             let key = SigningKey::generate(&mut rng);
             let cert = LandmarkCertificate::issue(
                 &mut registry,
                 key.public_key(),
+                OperatorName::new(operator)?,
                 Position::from_degrees(registered.0, registered.1)?,
                 LANDMARK_UNCERTAINTY_M,
                 validity,
             )?;
             landmarks.push(DemoLandmark {
                 name: name.to_owned(),
+                operator: operator.to_owned(),
                 key,
                 cert,
                 registered,

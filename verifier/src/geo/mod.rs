@@ -6,6 +6,8 @@
 //! - [`Policy`]: permitted/forbidden countries, sea, speed, border margin (TOML).
 //! - [`Cap`], [`evaluate`] → [`Verdict`]: `compliant`, `violation`, `inconclusive` (with a
 //!   [`Witness`]) or `inconsistent`; sound on the WGS84 ellipsoid (proof in [`region`]).
+//! - [`evaluate_tolerant`]: the verdict on `F_f`, the places a chip may be when up to `f`
+//!   landmark operators are faulty, and [`robustness`], the largest f that stays compliant.
 //! - [`Scenario`]: the JSON input of `lightcone verdict`.
 
 pub mod borders;
@@ -15,6 +17,7 @@ pub mod policy;
 pub mod region;
 pub mod scenario;
 pub mod sphere;
+pub mod tolerant;
 pub mod verdict;
 pub mod world;
 
@@ -22,5 +25,6 @@ pub use error::GeoError;
 pub use policy::{Policy, SpeedSpec};
 pub use region::{feasible_region_summary, Cap, RegionSummary};
 pub use scenario::Scenario;
+pub use tolerant::{evaluate_tolerant, robustness, TolerantVerdict, MAX_FAULTY_OPERATORS};
 pub use verdict::{evaluate, Verdict, VerdictKind, Witness};
 pub use world::{Feature, World};

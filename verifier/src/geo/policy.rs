@@ -6,6 +6,7 @@
 //! forbidden = ["CN"]      # countries where they may not
 //! sea = "permitted"       # points in no country: "permitted" or "forbidden"
 //! border_margin_km = 0.0  # extra margin for border data error, on top of the built-in ones
+//! faulty_operators = 1    # landmark operators that may lie or collude with the chip's owner
 //! # borders = "zones.geojson"  # optional: user polygons instead of the embedded countries
 //! ```
 //!
@@ -73,6 +74,8 @@ struct PolicyFile {
     border_margin_km: Option<f64>,
     #[serde(default)]
     borders: Option<PathBuf>,
+    #[serde(default)]
+    faulty_operators: Option<usize>,
     /// The audit's rules live in the same file; `audit::AuditRules` reads and checks them.
     #[serde(default, rename = "audit")]
     _audit: Option<toml::Table>,
@@ -106,6 +109,9 @@ impl Compiled {
     }
 }
 
+/// The default number of faulty landmark operators a verdict tolerates.
+pub const DEFAULT_FAULTY_OPERATORS: usize = 1;
+
 /// Where chips may be, and how distances are bounded.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -121,6 +127,10 @@ pub struct Policy {
     pub border_margin_m: f64,
     /// The user border file, if the policy names one (resolved relative to the policy file).
     pub borders: Option<PathBuf>,
+    /// How many landmark operators may be faulty or collude with the chip's owner (DESIGN
+    /// §1a): verdicts hold whatever that many operators sign. Default 1; 0 trusts every
+    /// landmark.
+    pub faulty_operators: usize,
     world: Option<Arc<World>>,
     compiled: Arc<Compiled>,
 }
@@ -205,10 +215,18 @@ impl Policy {
             && file.speed.is_none()
             && file.border_margin_km.is_none()
             && file.borders.is_none()
+            && file.faulty_operators.is_none()
         {
             return Err(GeoError::Policy(
                 "the policy is empty (write permitted = [\"*\"] to allow everywhere)".into(),
             ));
+        }
+        let faulty_operators = file.faulty_operators.unwrap_or(DEFAULT_FAULTY_OPERATORS);
+        if faulty_operators > super::tolerant::MAX_FAULTY_OPERATORS {
+            return Err(GeoError::Policy(format!(
+                "faulty_operators = {faulty_operators}: at most {} are supported",
+                super::tolerant::MAX_FAULTY_OPERATORS
+            )));
         }
         let permitted = file.permitted.unwrap_or_else(|| vec!["*".to_string()]);
         let forbidden = file.forbidden.unwrap_or_default();
@@ -219,6 +237,7 @@ impl Policy {
             sea_permitted,
             border_margin_m: margin_km * 1000.0,
             borders: None,
+            faulty_operators,
             world: owned,
             compiled: Arc::new(Compiled {
                 world_id: 0,

@@ -91,6 +91,13 @@ pub fn outer_angle(center_lat_deg: f64, radius_m: f64) -> f64 {
     radius_m / meridional_radius(low) + FLOAT_SLACK_RAD
 }
 
+/// Whether a cap constrains anything: its unit-sphere cap stays below a hemisphere (larger caps
+/// are dropped by [`sphere_caps`], so they exclude no point).
+pub fn constrains(cap: &Cap) -> bool {
+    let theta = outer_angle(cap.center_lat, cap.radius_m);
+    theta.is_finite() && theta < FRAC_PI_2 - 1e-6
+}
+
 /// Unit-sphere caps containing the caps (each grown by `extra_m` metres of ground), smallest
 /// first; caps that would reach a hemisphere, and all but the [`MAX_CAPS`] smallest, are
 /// dropped (sound: F only grows).
@@ -98,6 +105,7 @@ pub fn sphere_caps(caps: &[Cap], extra_m: f64) -> Vec<SphereCap> {
     let extra = extra_m.max(0.0) / M_MIN;
     let mut out: Vec<SphereCap> = caps
         .iter()
+        .filter(|c| constrains(c))
         .filter_map(|c| {
             let theta = outer_angle(c.center_lat, c.radius_m) + extra;
             (theta.is_finite() && theta < FRAC_PI_2 - 1e-6).then(|| SphereCap {

@@ -2,7 +2,8 @@
 //! distance bounds by the core crate's conservative arithmetic.
 //!
 //! ```json
-//! {"landmarks": [{"id": "fra", "lat": 50.1109, "lon": 8.6821, "uncertainty_m": 100}],
+//! {"landmarks": [{"id": "fra", "lat": 50.1109, "lon": 8.6821, "uncertainty_m": 100,
+//!                 "operator": "example-dc"}],
 //!  "measurements": [{"landmark": "fra", "rtt_ns": 3000000, "min_response_ns": 20000}],
 //!  "speed": "c"}
 //! ```
@@ -27,6 +28,18 @@ pub struct Landmark {
     /// Position uncertainty, metres (added to every bound from this landmark).
     #[serde(default)]
     pub uncertainty_m: u64,
+    /// Who runs the landmark; landmarks of one operator count as one party when up to `f`
+    /// operators may be faulty. Default: the landmark's own id (every landmark its own
+    /// operator).
+    #[serde(default)]
+    pub operator: Option<String>,
+}
+
+impl Landmark {
+    /// The landmark's operator: as given, else its id.
+    pub fn operator(&self) -> &str {
+        self.operator.as_deref().unwrap_or(&self.id)
+    }
 }
 
 /// One timed challenge-response round.
@@ -107,6 +120,25 @@ impl Scenario {
             Some(s) => s.resolve().map_err(|e| GeoError::Scenario(e.to_string())),
             None => Ok(policy_speed),
         }
+    }
+
+    /// The caps grouped by operator (in order of first appearance), for
+    /// [`evaluate_tolerant`](super::evaluate_tolerant).
+    pub fn operator_groups(&self, speed: Speed) -> Result<Vec<Vec<Cap>>, GeoError> {
+        let caps = self.caps(speed)?;
+        let measured: Vec<&Landmark> = self
+            .landmarks
+            .iter()
+            .filter(|l| self.measurements.iter().any(|m| m.landmark == l.id))
+            .collect();
+        let mut groups: Vec<(&str, Vec<Cap>)> = Vec::new();
+        for (l, cap) in measured.into_iter().zip(caps) {
+            match groups.iter_mut().find(|(op, _)| *op == l.operator()) {
+                Some((_, g)) => g.push(cap),
+                None => groups.push((l.operator(), vec![cap])),
+            }
+        }
+        Ok(groups.into_iter().map(|(_, g)| g).collect())
     }
 
     /// One cap per measured landmark: `r = v·max(0, rtt − min_response)/2 + uncertainty`,

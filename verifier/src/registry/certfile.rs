@@ -6,7 +6,7 @@
 //! checked separately, against a [`Trust`](super::Trust).
 //!
 //! ```toml
-//! format = "lightcone-device-certificate-v1"
+//! format = "lightcone-device-certificate-v2"
 //! chip_id = "…"            # hex
 //! device_key = "…"         # hex
 //! issuer = "…"             # hex id of the vendor root
@@ -20,7 +20,8 @@
 //! encoded = "…"            # base64 of the canonical bytes
 //! ```
 //!
-//! A landmark certificate file has `landmark_id`, `landmark_key`, `issuer`, `latitude` and
+//! A landmark certificate file has `landmark_id`, `landmark_key`, `issuer`, `operator`,
+//! `latitude` and
 //! `longitude` (decimal degrees as exact strings of microdegrees, e.g. `"48.856600"`),
 //! `uncertainty_m`, the validity, `signature` and `encoded`.
 
@@ -35,9 +36,9 @@ use super::error::RegistryError;
 use super::pubfile::{read_toml, write_new};
 
 /// The `format` value of a device certificate file.
-pub const DEVICE_CERT_FORMAT: &str = "lightcone-device-certificate-v1";
+pub const DEVICE_CERT_FORMAT: &str = "lightcone-device-certificate-v2";
 /// The `format` value of a landmark certificate file.
-pub const LANDMARK_CERT_FORMAT: &str = "lightcone-landmark-certificate-v1";
+pub const LANDMARK_CERT_FORMAT: &str = "lightcone-landmark-certificate-v2";
 
 /// The human-readable view of a device certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +100,8 @@ pub struct LandmarkCertificateView {
     pub landmark_key: String,
     /// Registry key id, hex.
     pub issuer: String,
+    /// Who runs the landmark (registry-certified).
+    pub operator: String,
     /// Surveyed latitude, decimal degrees (exact microdegrees).
     pub latitude: String,
     /// Surveyed longitude, decimal degrees (exact microdegrees).
@@ -123,6 +126,7 @@ impl From<&LandmarkCertificate> for LandmarkCertificateView {
             landmark_id: b.landmark_id.to_string(),
             landmark_key: hex::encode(b.landmark_key.to_bytes()),
             issuer: b.issuer.to_string(),
+            operator: b.operator.as_str().to_owned(),
             latitude: microdegrees_text(b.position.lat.microdegrees()),
             longitude: microdegrees_text(b.position.lon.microdegrees()),
             uncertainty_m: b.uncertainty_m,
@@ -260,8 +264,15 @@ mod tests {
         let mut registry = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
         let lm = ed25519_dalek::SigningKey::from_bytes(&[4; 32]);
         let pos = Position::from_degrees(48.8566, 2.3522).unwrap();
-        let lcert =
-            LandmarkCertificate::issue(&mut registry, lm.public_key(), pos, 50, validity).unwrap();
+        let lcert = LandmarkCertificate::issue(
+            &mut registry,
+            lm.public_key(),
+            lightcone::OperatorName::new("test-operator").unwrap(),
+            pos,
+            50,
+            validity,
+        )
+        .unwrap();
         let lpath = dir.path().join("landmark.cert.toml");
         write_landmark_certificate(&lpath, &lcert).unwrap();
         assert_eq!(load_landmark_certificate(&lpath).unwrap(), lcert);

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use lightcone::{
-    DeviceCertificate, LandmarkCertificate, ModelName, Position, PublicKey, ResponseTiming, Signer,
-    Validity,
+    DeviceCertificate, LandmarkCertificate, ModelName, OperatorName, Position, PublicKey,
+    ResponseTiming, Signer, Validity,
 };
 
 use super::certfile::{
@@ -148,20 +148,27 @@ pub fn chip_provision(
     Ok(cert)
 }
 
-/// `lightcone landmark provision`: a new landmark key in `landmark_dir` and its certificate at
-/// `position` ± `uncertainty_m`, signed by the registry in `registry_dir`.
+/// `lightcone landmark provision`: a new landmark key in `landmark_dir` and its certificate,
+/// run by `operator`, at `position` ± `uncertainty_m`, signed by the registry in `registry_dir`.
 pub fn landmark_provision(
     registry_dir: &Path,
     landmark_dir: &Path,
+    operator: &str,
     position: Position,
     uncertainty_m: u32,
     validity: Validity,
 ) -> Result<LandmarkCertificate, RegistryError> {
     let (_, mut registry) = load_registry(registry_dir)?;
+    let operator = OperatorName::new(operator).map_err(|_| {
+        RegistryError::InvalidArgument(format!(
+            "operator `{operator}`: 1–32 printable ASCII characters"
+        ))
+    })?;
     let key = generate_key();
     let cert = LandmarkCertificate::issue(
         &mut registry,
         key.public_key(),
+        operator,
         position,
         uncertainty_m,
         validity,

@@ -67,11 +67,26 @@ pub(crate) fn kind_meaning(kind: FindingKind) -> &'static str {
             "a chip moved faster than plausible transport: cloned key?"
         }
         FindingKind::Silence => "a chip had no valid epoch for longer than the heartbeat",
+        FindingKind::ImpossibleRtt => {
+            "a landmark signed an RTT to another faster than light: one of the two is faulty"
+        }
         FindingKind::MispositionedLandmark => {
-            "a landmark is faster than light to another: mispositioned"
+            "more operators than may be faulty convict a landmark: mispositioned or lying"
         }
         FindingKind::ExcludedMeasurement => {
-            "a measurement was excluded: its landmark is mispositioned"
+            "measurements were excluded: their landmark is convicted or unconfirmed"
+        }
+        FindingKind::ConflictingCertificates => {
+            "a landmark's certificates valid at one time name different operators"
+        }
+        FindingKind::ConflictingIssuers => {
+            "one chip key is certified by several vendor roots: it cannot be verified"
+        }
+        FindingKind::TimingConflict => {
+            "counters contradict landmark clocks that f operators could have forged"
+        }
+        FindingKind::UncorroboratedEvidence => {
+            "a region rests on one operator's word: what a lying operator looks like"
         }
     }
 }

@@ -52,6 +52,28 @@ pub fn summary(report: &AuditReport) -> String {
         "not credited"
     };
     line(o, "", &format!("self-reported processing time: {credit}"));
+    let trust = if p.faulty_operators == 0 {
+        "0 (every landmark is trusted)".to_owned()
+    } else {
+        format!(
+            "{} (verdicts hold whatever {} landmark operator(s) sign)",
+            p.faulty_operators, p.faulty_operators
+        )
+    };
+    line(o, "", &format!("faulty operators tolerated: {trust}"));
+    if let Some(km) = p.self_reported_worst_case_km {
+        line(o, "", "");
+        line(o, "", &"!".repeat(WIDTH));
+        line(
+            o,
+            "",
+            &format!(
+                "!! WARNING: self-reported processing time is credited (policy opt-in). The chip's \
+                 owner controls that clock: each cap may be up to {km:.0} km too small."
+            ),
+        );
+        line(o, "", &"!".repeat(WIDTH));
+    }
     if !p.speed_sound_for_all_media {
         line(o, "", "");
         line(o, "", &"!".repeat(WIDTH));
@@ -104,6 +126,19 @@ pub fn summary(report: &AuditReport) -> String {
         .filter(|c| c.status != ChipStatus::Verified)
         .collect();
     not_verified.sort_by_key(|c| super::STATUS_ORDER.iter().position(|&s| s == c.status));
+    let robust: Vec<String> = (0..=crate::geo::MAX_FAULTY_OPERATORS)
+        .filter_map(|f| {
+            let n = report
+                .chips
+                .iter()
+                .filter(|c| c.status == ChipStatus::Verified && c.robustness == Some(f))
+                .count();
+            (n > 0).then(|| format!("{n} hold with {f} operator(s) lying"))
+        })
+        .collect();
+    if !robust.is_empty() {
+        line(o, "", &format!("verified chips: {}", robust.join(" · ")));
+    }
     if not_verified.is_empty() {
         line(o, "", "every chip is verified");
     } else {
@@ -175,15 +210,21 @@ pub fn summary(report: &AuditReport) -> String {
     let bad: Vec<_> = report
         .landmarks
         .iter()
-        .filter(|l| l.status != "ok")
+        .filter(|l| l.status == "excluded")
         .collect();
+    let unconfirmed = report
+        .landmarks
+        .iter()
+        .filter(|l| l.status == "unconfirmed")
+        .count();
     line(
         o,
         "landmarks",
         &format!(
-            "{} · ok {} · mispositioned {}",
+            "{} · ok {} · unconfirmed by other operators {} · excluded {}",
             report.landmarks.len(),
-            report.landmarks.len() - bad.len(),
+            report.landmarks.len() - bad.len() - unconfirmed,
+            unconfirmed,
             bad.len()
         ),
     );
@@ -192,9 +233,10 @@ pub fn summary(report: &AuditReport) -> String {
             o,
             "",
             &format!(
-                "{:<13} {} at {} ±{} m",
+                "{:<13} {} of {:?} at {} ±{} m",
                 l.status.to_uppercase(),
                 l.landmark_id,
+                l.operator,
                 coord(l.lat, l.lon),
                 l.uncertainty_m
             ),

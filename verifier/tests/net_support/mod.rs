@@ -78,6 +78,7 @@ impl Fixture {
         let cert = LandmarkCertificate::issue(
             &mut self.registry,
             lm.public_key(),
+            lightcone::OperatorName::new("test-operator").unwrap(),
             Position::from_degrees(lat, lon).unwrap(),
             10,
             validity(),
