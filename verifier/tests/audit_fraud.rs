@@ -194,7 +194,11 @@ fn a_mispositioned_landmark_is_named_and_excluded() {
     );
     // Every impossible RTT involves Madrid: no honest pair is reported.
     let madrid_id = lightcone::LandmarkId::of(&case.fleet.landmarks[6].cert.body.landmark_key);
-    for f in report.findings.iter().filter(|f| f.kind == FindingKind::ImpossibleRtt) {
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::ImpossibleRtt)
+    {
         assert!(
             f.landmark_id.as_deref() == Some(&madrid_id.to_string())
                 || f.detail.contains(&madrid_id.to_string()),

@@ -508,10 +508,13 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                         cost,
                     });
                 }
+                // The lying landmark re-signs its measurements of its target with a short RTT.
+                let lie_for = (l == fleet.liar()).then(|| fleet.liar_target()).flatten();
                 for part in balance(jobs, options.threads_per_landmark) {
                     let (log, probed, failed, skipped, verified) =
                         (&log, &probed, &failed, &skipped, &verified);
                     let key = lm.key.clone();
+                    let mut liar_key = lm.key.clone();
                     handles.push(s.spawn(move || -> Result<(), DemoError> {
                         let mut prober = Prober::bind(LOCAL, key)?;
                         let mut all = Vec::new();
@@ -531,7 +534,13 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                             };
                             let report = prober.probe(job.addr, device, &job.config);
                             fails += u64::from(report.failed_rounds);
-                            all.extend(report.measurements);
+                            if lie_for == Some(job.chip) {
+                                for m in report.measurements {
+                                    all.push(super::scenario::lie(m, &mut liar_key)?);
+                                }
+                            } else {
+                                all.extend(report.measurements);
+                            }
                         }
                         append(log, &all)?;
                         *lock(probed)? += all.len() as u64;

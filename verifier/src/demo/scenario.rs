@@ -78,6 +78,31 @@ pub const LANDMARK_OPERATORS: [&str; 16] = [
     "Meridian Exchange",   // Sydney
 ];
 
+/// The lying landmark: honestly placed in Seoul, run by an operator who colludes with the owner
+/// of the chip smuggled to Beijing and signs 120 µs RTTs for it (its other measurements are
+/// honest). With `faulty_operators = 1` the audit must not verify that chip, and must name the
+/// operator whose caps alone would have made it compliant.
+pub const LIAR: Place = place("Seoul (Hanriver)", 37.5172, 127.0473);
+/// The lying landmark's operator.
+pub const LIAR_OPERATOR: &str = "Hanriver Hosting";
+/// The chip the liar lies for.
+pub const LIAR_TARGET: &str = "smuggled-beijing";
+/// The RTT the liar signs for its target, ns (≈ 18 km at c).
+pub const LIAR_RTT_NS: u64 = 120_000;
+
+/// What the lying landmark logs instead of `m`: the same chip-signed response, re-signed with
+/// [`LIAR_RTT_NS`] (a faulty landmark can sign any RTT; it cannot forge the chip's signature).
+pub fn lie(
+    m: lightcone::Measurement,
+    key: &mut SigningKey,
+) -> Result<lightcone::Measurement, lightcone::Error> {
+    let body = lightcone::message::MeasurementBody {
+        rtt_ns: LIAR_RTT_NS,
+        ..m.body
+    };
+    lightcone::Signed::sign(body, key)
+}
+
 /// The operator of the mispositioned landmark.
 pub const MISPOSITIONED_OPERATOR: &str = "Nile Colocation";
 
@@ -288,6 +313,8 @@ pub fn policy_toml(epoch_s: f64) -> String {
          permitted = [\"*\"]\n\
          forbidden = [\"CN\", \"RU\", \"IR\", \"KP\", \"BY\", \"SY\"]\n\
          sea = \"permitted\"\n\
+         # Verdicts hold whatever one landmark operator signs (DESIGN §1a).\n\
+         faulty_operators = 1\n\
          \n\
          # Scaled down for the demo: one probing cycle per epoch of {epoch_s} s; a chip is\n\
          # verified by a compliant epoch in the last two epochs (freshness just under one\n\
@@ -297,7 +324,6 @@ pub fn policy_toml(epoch_s: f64) -> String {
          freshness_hours = {fresh_hours}\n\
          heartbeat_hours = {heartbeat_hours}\n\
          max_travel_kmh = 1000\n\
-         landmark_confirmation_km = 3000\n\
          clock_skew_ms = 1000\n"
     )
 }
@@ -358,7 +384,7 @@ pub struct Fleet {
     pub registry: SigningKey,
     /// The log's signing key.
     pub log_key: SigningKey,
-    /// Landmarks: the 16 honest ones, then the mispositioned one (last).
+    /// Landmarks: the 16 honest ones, the lying one, then the mispositioned one (last).
     pub landmarks: Vec<DemoLandmark>,
     /// Chips, in [`CHIPS`] order.
     pub chips: Vec<DemoChip>,
@@ -397,6 +423,12 @@ impl Fleet {
             .iter()
             .zip(LANDMARK_OPERATORS)
             .map(|(p, op)| (p.name, op, p.at(), p.at()))
+            .chain(std::iter::once((
+                LIAR.name,
+                LIAR_OPERATOR,
+                LIAR.at(),
+                LIAR.at(),
+            )))
             .chain(std::iter::once((
                 MISPOSITIONED_REGISTERED.name,
                 MISPOSITIONED_OPERATOR,
@@ -462,6 +494,16 @@ impl Fleet {
     /// Index of the mispositioned landmark.
     pub fn mispositioned(&self) -> usize {
         self.landmarks.len().saturating_sub(1)
+    }
+
+    /// Index of the lying landmark.
+    pub fn liar(&self) -> usize {
+        self.landmarks.len().saturating_sub(2)
+    }
+
+    /// Index of the chip the liar signs short RTTs for.
+    pub fn liar_target(&self) -> Option<usize> {
+        self.chips.iter().position(|c| c.spec.name == LIAR_TARGET)
     }
 
     fn stretch_at(&self, l: usize, c: usize) -> f64 {

@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::scenario::{Fleet, Role, LANDMARK_UNCERTAINTY_M, MIN_RESPONSE_NS};
 use super::DemoError;
 use crate::audit::model::{AuditReport, ChipStatus, FindingKind};
-use crate::geo::{evaluate, Cap, Policy, VerdictKind, World};
+use crate::geo::{evaluate_tolerant, Cap, Policy, VerdictKind, World};
+use std::collections::BTreeMap;
 
 /// Expected RTTs are multiplied by this for the decidability test.
 pub const RTT_FACTOR: f64 = 1.15;
@@ -55,7 +56,9 @@ pub fn ground_truth(
         let spec = chip.spec;
         let mut decidable = false;
         if spec.role == Role::Honest {
-            let mut caps = Vec::new();
+            // Caps grouped by operator: decidable means compliant whatever the policy's number
+            // of faulty operators sign.
+            let mut groups: BTreeMap<&str, Vec<Cap>> = BTreeMap::new();
             for (l, lm) in fleet.landmarks.iter().enumerate() {
                 if l == bad {
                     continue;
@@ -63,9 +66,16 @@ pub fn ground_truth(
                 let one_way = fleet.chip_delay_ns(l, c, super::scenario::Board::Primary);
                 let rtt = (2.0 * one_way) * RTT_FACTOR + RTT_SLACK_NS - MIN_RESPONSE_NS as f64;
                 let radius = C_M_PER_S * rtt.max(0.0) / 2e9 + f64::from(LANDMARK_UNCERTAINTY_M);
-                caps.push(Cap::new(lm.registered.0, lm.registered.1, radius)?);
+                groups
+                    .entry(lm.operator.as_str())
+                    .or_default()
+                    .push(Cap::new(lm.registered.0, lm.registered.1, radius)?);
             }
-            decidable = evaluate(world, policy, &caps)?.kind == VerdictKind::Compliant;
+            let groups: Vec<Vec<Cap>> = groups.into_values().collect();
+            decidable = evaluate_tolerant(world, policy, &groups, policy.faulty_operators)?
+                .verdict
+                .kind
+                == VerdictKind::Compliant;
         }
         let expected = match (spec.role, decidable) {
             (Role::Honest, true) => "verified",
@@ -164,6 +174,18 @@ pub fn compare(truth: &[ChipTruth], fleet: &Fleet, report: &AuditReport) -> Comp
             .map(|f| f.kind)
             .collect();
         let has = |k: FindingKind| kinds.contains(&k);
+        // Findings about the evidence (one operator's word, landmark clocks) are not against
+        // the chip.
+        let against: Vec<FindingKind> = kinds
+            .iter()
+            .copied()
+            .filter(|k| {
+                !matches!(
+                    k,
+                    FindingKind::UncorroboratedEvidence | FindingKind::TimingConflict
+                )
+            })
+            .collect();
         let mut problems: Vec<String> = Vec::new();
         match t.role.as_str() {
             "honest" => {
@@ -186,7 +208,11 @@ pub fn compare(truth: &[ChipTruth], fleet: &Fleet, report: &AuditReport) -> Comp
                 } else if !matches!(status, Some(ChipStatus::Verified | ChipStatus::Unverified)) {
                     problems.push("honest chip neither verified nor unverified".into());
                 }
-                if !kinds.is_empty() {
+                // Silence is expected of an undecidable chip that no more than `f` operators
+                // bound (e.g. one operator's landmarks near Sydney): its evidence is as absent
+                // as a silent chip's. A decidable chip must have none.
+                let excused = |k: &FindingKind| !t.decidable && *k == FindingKind::Silence;
+                if against.iter().any(|k| !excused(k)) {
                     problems.push("findings against an honest chip".into());
                 }
             }
@@ -198,10 +224,22 @@ pub fn compare(truth: &[ChipTruth], fleet: &Fleet, report: &AuditReport) -> Comp
                     problems.push("no silence finding".into());
                 }
             }
-            "smuggled"
-                if !matches!(status, Some(ChipStatus::Unverified | ChipStatus::Violation)) =>
-            {
-                problems.push("smuggled chip not unverified/violation".into());
+            "smuggled" => {
+                if !matches!(status, Some(ChipStatus::Unverified | ChipStatus::Violation)) {
+                    problems.push("smuggled chip not unverified/violation".into());
+                }
+                let lied_for = fleet
+                    .liar_target()
+                    .and_then(|c| fleet.chips.get(c))
+                    .is_some_and(|c| c.cert.body.chip_id.to_string() == t.chip_id);
+                let named = report.findings.iter().any(|f| {
+                    f.kind == FindingKind::UncorroboratedEvidence
+                        && f.chip_id.as_deref() == Some(t.chip_id.as_str())
+                        && f.detail.contains(super::scenario::LIAR_OPERATOR)
+                });
+                if lied_for && !named {
+                    problems.push("the lying operator's evidence is not named".into());
+                }
             }
             "clone" => {
                 if !matches!(status, Some(ChipStatus::Invalid | ChipStatus::Inconsistent)) {
@@ -250,18 +288,18 @@ pub fn compare(truth: &[ChipTruth], fleet: &Fleet, report: &AuditReport) -> Comp
             .find(|r| r.landmark_id == id)
             .map(|r| r.status.clone())
             .unwrap_or_default();
-        if finding || status == "mispositioned" {
+        if finding || status == "excluded" {
             flagged.push(lm.name.clone());
         }
         if l == bad {
             mispositioned_name = lm.name.clone();
-            if !finding || status != "mispositioned" {
+            if !finding || status != "excluded" {
                 failures.push(format!(
                     "landmark {} (mispositioned) was not flagged",
                     lm.name
                 ));
             }
-        } else if finding || status == "mispositioned" {
+        } else if finding || status == "excluded" {
             failures.push(format!(
                 "honest landmark {} was flagged as mispositioned",
                 lm.name
