@@ -298,6 +298,33 @@ impl SynthFleet {
         lightcone::Signed::sign(body, &mut lm.key)
     }
 
+    /// What a faulty landmark can log: chip `c` answers landmark `l`'s challenge (a real
+    /// response, real counter, nonce from `rng`), and the landmark signs whatever `rtt_ns` and
+    /// `sent_at_ns` it likes.
+    pub fn measure_as_liar<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        (l, c): (usize, usize),
+        rtt_ns: u64,
+        sent_at_ns: u64,
+    ) -> Result<Measurement, Error> {
+        let lm = self.landmarks.get_mut(l).ok_or(Error::WrongLandmark)?;
+        let chip = self.chips.get_mut(c).ok_or(Error::WrongChip)?;
+        let challenge = lm.landmark.challenge(chip.responder.chip_id(), rng)?;
+        let mut out = [0u8; Response::MAX_SIZE];
+        let n = chip
+            .responder
+            .respond(&challenge.to_vec(), || 0, &mut out)?;
+        let response = Response::decode(out.get(..n).ok_or(Error::Malformed)?)?;
+        let body = lightcone::message::MeasurementBody {
+            version: lightcone::PROTOCOL_VERSION,
+            response,
+            rtt_ns,
+            sent_at_ns,
+        };
+        lightcone::Signed::sign(body, &mut lm.key)
+    }
+
     /// Landmark `a` measures landmark `b`, which answers with its landmark key, from their true
     /// positions.
     pub fn cross_measure<R: RngCore + CryptoRng>(

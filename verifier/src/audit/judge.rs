@@ -379,10 +379,12 @@ fn judge_epoch(
     let mut findings = Vec::new();
     let (verdict, witness, constraining, robustness, region) = match judged {
         Ok((v, robustness)) => {
-            if v.verdict.kind != VerdictKind::Compliant {
-                if let Some(f) = uncorroborated(cx, &groups, &operators, start_ns, chip_hex) {
-                    findings.push(f);
-                }
+            let compliant = v.verdict.kind == VerdictKind::Compliant;
+            // A compliant F_f with f > 0 may still rest on contradictory evidence (F_0 empty):
+            // more operators lie than assumed, or one does and the rest outvote it. Say so.
+            if !compliant || faulty > 0 {
+                let named = uncorroborated(cx, &groups, &operators, start_ns, chip_hex, compliant);
+                findings.extend(named);
             }
             let region = v.enclosing.map(|c| RegionReport {
                 lat: v.verdict.point.map_or(c.center_lat, |p| p.0),
@@ -429,10 +431,16 @@ fn uncorroborated(
     operators: &[OperatorName],
     start_ns: u64,
     chip_hex: &str,
+    ff_compliant: bool,
 ) -> Option<Finding> {
     let all: Vec<Cap> = groups.iter().flatten().copied().collect();
     let f0 = geo::evaluate(cx.world, cx.policy, &all).ok()?.kind;
-    if f0 != VerdictKind::Compliant && f0 != VerdictKind::Inconsistent {
+    let worth_naming = match f0 {
+        VerdictKind::Compliant => !ff_compliant,
+        VerdictKind::Inconsistent => true,
+        _ => false,
+    };
+    if !worth_naming {
         return None;
     }
     let mut decisive = Vec::new();
