@@ -8,7 +8,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use lightcone_verifier::geo::borders::EMBEDDED_TOPOJSON;
 use lightcone_verifier::geo::sphere::Vec3;
-use lightcone_verifier::geo::{evaluate, Cap, Policy, World};
+use lightcone_verifier::geo::{evaluate, evaluate_tolerant, Cap, Policy, World};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -74,6 +74,28 @@ fn bench(c: &mut Criterion) {
     g.bench_function("verdict_10_caps_forbidden_cn_compliant", |b| {
         b.iter(|| evaluate(world, &policy_cn, black_box(&frankfurt)))
     });
+    g.finish();
+
+    // F_f over 12 operators (one cap each): the baseline is the plain verdict on all caps.
+    let mut twelve = caps_around((50.1109, 8.6821));
+    twelve.extend(
+        caps_around((50.1109, 8.6821))
+            .into_iter()
+            .take(2)
+            .map(|c| Cap {
+                radius_m: c.radius_m + 50_000.0,
+                ..c
+            }),
+    );
+    let groups: Vec<Vec<Cap>> = twelve.iter().map(|c| vec![*c]).collect();
+    let mut g = c.benchmark_group("geo_tolerant");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for f in 0..=2 {
+        g.bench_function(format!("verdict_12_operators_f{f}_compliant"), |b| {
+            b.iter(|| evaluate_tolerant(world, &policy_cn, black_box(&groups), f))
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("geo_load");
