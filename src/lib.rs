@@ -19,6 +19,7 @@ extern crate std;
 
 pub mod cert;
 pub mod distance;
+pub mod ecdsa;
 pub mod ed25519;
 pub mod error;
 pub mod ids;
