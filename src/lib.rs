@@ -22,6 +22,7 @@ pub mod distance;
 pub mod ecdsa;
 pub mod ed25519;
 pub mod error;
+pub mod evidence;
 pub mod ids;
 pub mod landmark;
 pub mod message;
