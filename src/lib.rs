@@ -19,8 +19,10 @@ extern crate std;
 
 pub mod cert;
 pub mod distance;
+pub mod ecdsa;
 pub mod ed25519;
 pub mod error;
+pub mod evidence;
 pub mod ids;
 pub mod landmark;
 pub mod message;

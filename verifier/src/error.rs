@@ -25,6 +25,9 @@ pub enum Error {
     /// The demo could not run.
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
+    /// Recorded vendor evidence (SPDM report, certificates) was unusable.
+    #[error(transparent)]
+    Evidence(#[from] crate::evidence::EvidenceError),
     /// The audit could not be completed.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),

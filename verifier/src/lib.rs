@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod demo;
 pub mod error;
+pub mod evidence;
 pub mod geo;
 pub mod log;
 pub mod net;

@@ -33,6 +33,8 @@ enum Command {
     Relay(cli::relay::RelayArgs),
     /// Audit a log: every signature and proof, and a verdict per chip against a policy.
     Audit(cli::audit::AuditArgs),
+    /// Vendor evidence: verify a recorded SPDM report against its X.509 chain and a root.
+    Evidence(cli::evidence::EvidenceArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Landmark(args) => cli::landmark::run(args),
         Command::Relay(args) => cli::relay::run(args),
         Command::Audit(args) => cli::audit::run(args),
+        Command::Evidence(args) => cli::evidence::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod chip;
 pub mod demo;
+pub mod evidence;
 pub mod landmark;
 pub mod log;
 pub mod registry;
