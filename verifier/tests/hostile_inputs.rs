@@ -664,3 +664,86 @@ fn clip(s: &str) -> String {
         None => s.to_owned(),
     }
 }
+
+/// Secret keys readable by group or others are refused, the log's key included (every
+/// landmark opens it, so it is the most widely deployed secret); 0600 and 0400 are used.
+///
+/// On the code before issue 13, `log.key` at 0644 or 0666 was used.
+#[test]
+fn secret_keys_open_to_group_or_others_are_refused_the_log_key_included() {
+    let root = tempfile::tempdir().unwrap();
+    let base = root.path().join("base");
+    fs::create_dir(&base).unwrap();
+    fixture(&base);
+    for (key, args) in [
+        ("log.key", LOG_APPEND),
+        ("v/vendor.key", CHIP_PROVISION),
+        ("c/device.key", SERVE),
+    ] {
+        for mode in [0o644, 0o666, 0o640, 0o604] {
+            let dir = root
+                .path()
+                .join(format!("{}-{mode:o}", key.replace('/', "-")));
+            copy_tree(&base, &dir);
+            fs::set_permissions(dir.join(key), fs::Permissions::from_mode(mode)).unwrap();
+            let before = snapshot(&dir);
+            let out = run(&dir, args, Duration::from_secs(20)).expect("hangs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{key} at {mode:o}: {stderr}");
+            assert!(
+                stderr.contains(key.rsplit('/').next().unwrap()) && stderr.contains("600"),
+                "{key} at {mode:o}: {stderr}"
+            );
+            assert_eq!(before, snapshot(&dir), "{key} at {mode:o}: changed on disk");
+        }
+    }
+    // The log key at 0400 still appends.
+    let dir = root.path().join("log-key-0400");
+    copy_tree(&base, &dir);
+    fs::set_permissions(dir.join("log.key"), fs::Permissions::from_mode(0o400)).unwrap();
+    ok(&dir, LOG_APPEND);
+}
+
+/// `lightcone audit … | head` and `lightcone verdict … | head`: a standard output closed
+/// under the command ends it quietly (no panic, no backtrace) with the status a closed pipe
+/// gives (141), after its files are written.
+///
+/// On the code before issue 13 both panicked ("failed printing to stdout: Broken pipe").
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    fixture(dir);
+    let audit_with_files: Vec<&str> = AUDIT
+        .iter()
+        .copied()
+        .chain([
+            "--json",
+            "closed.json",
+            "--save-checkpoint",
+            "closed.checkpoint",
+        ])
+        .collect();
+    for args in [&audit_with_files[..], VERDICT] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end at once, as `head` does after its lines.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.trim().is_empty(), "{args:?}: not quiet: {stderr}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+    }
+    assert!(dir.join("closed.json").is_file());
+    assert_eq!(
+        fs::read(dir.join("closed.checkpoint")).unwrap(),
+        fs::read(dir.join("log/checkpoint")).unwrap()
+    );
+}

@@ -87,6 +87,27 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
     if show_progress {
         eprintln!();
     }
+    // Every file is written before anything is printed: a closed stdout (`| head`) ends the
+    // command (quietly, see main.rs) only after its work is done.
+    let mut said = Vec::new();
+    if let Some(path) = &args.json {
+        report::json::write_json(&result, path)?;
+        said.push(format!("JSON report: {}", path.display()));
+    }
+    if let Some(path) = &args.html {
+        report::html::write_html(&result, policy.default_world()?, path)?;
+        said.push(format!("HTML report: {}", path.display()));
+    }
+    if let Some(path) = &args.save_checkpoint {
+        std::fs::write(path, reader.checkpoint_note()).map_err(|source| audit::AuditError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        said.push(format!(
+            "checkpoint saved to {} (pass it as --since next time)",
+            path.display()
+        ));
+    }
     if let Some(path) = &args.since {
         println!(
             "log is consistent with the checkpoint in {}",
@@ -94,23 +115,8 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
         );
     }
     print!("{}", report::text::summary(&result));
-    if let Some(path) = &args.json {
-        report::json::write_json(&result, path)?;
-        println!("JSON report: {}", path.display());
-    }
-    if let Some(path) = &args.html {
-        report::html::write_html(&result, policy.default_world()?, path)?;
-        println!("HTML report: {}", path.display());
-    }
-    if let Some(path) = &args.save_checkpoint {
-        std::fs::write(path, reader.checkpoint_note()).map_err(|source| audit::AuditError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        println!(
-            "checkpoint saved to {} (pass it as --since next time)",
-            path.display()
-        );
+    for line in said {
+        println!("{line}");
     }
     Ok(())
 }
