@@ -83,7 +83,8 @@ fn bench_audit(c: &mut Criterion) {
             trust: &trust,
             policy: &policy,
             rules: AuditRules::default(),
-            now_ns: None,
+            // The log is from T0: judged at its end (the default is the wall clock).
+            now_ns: Some(T0_NS + 5 * 60_000_000_000),
             threads,
             since: None,
         };

@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod audit;
+pub mod bounded_file;
 pub mod demo;
 pub mod error;
 pub mod evidence;

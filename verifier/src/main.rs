@@ -37,7 +37,36 @@ enum Command {
     Evidence(cli::evidence::EvidenceArgs),
 }
 
+/// Exit status of a command whose standard output was closed under it (`lightcone audit |
+/// head`): 128 + SIGPIPE, the status a shell shows for any program a closed pipe ends.
+const CLOSED_STDOUT_STATUS: i32 = 141;
+
+/// A closed standard output ends the command quietly. Rust ignores SIGPIPE, so `print!` to a
+/// closed pipe panics ("failed printing to stdout: Broken pipe") with a backtrace; this hook
+/// turns exactly that panic into a silent exit with [`CLOSED_STDOUT_STATUS`] and leaves every
+/// other panic to the default hook. Commands write their files before they print, so what a
+/// closed pipe cuts short is only output nobody reads.
+fn end_quietly_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        let broken_pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe).to_string();
+        if message.starts_with("failed printing to stdout")
+            && (message.contains("os error 32") || message.contains(&broken_pipe))
+        {
+            std::process::exit(CLOSED_STDOUT_STATUS);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    end_quietly_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cli::demo::run(args),

@@ -70,6 +70,8 @@ fn audit_cli_reports_and_proves_append_only() {
     )
     .unwrap();
     let s = |p: &str| d.join(p).to_str().unwrap().to_owned();
+    // The log is from T0: judged an hour after it (the default is the wall clock).
+    let now = (T0_NS / 1_000_000_000 + 3600).to_string();
     let base = [
         "audit",
         "--log",
@@ -78,6 +80,8 @@ fn audit_cli_reports_and_proves_append_only() {
         &s("trust.toml"),
         "--policy",
         &s("policy.toml"),
+        "--now",
+        &now,
     ];
 
     let mut first = base.to_vec();

@@ -79,7 +79,19 @@ impl Case {
         }
     }
 
+    /// Audits the case at `now_ns`, by default at its latest measurement (the log is from T0,
+    /// and the audit's own default is the wall clock).
     fn audit(&self, now_ns: Option<u64>) -> AuditReport {
+        let latest = self
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                LogRecord::Measurement(m) => Some(m.body.sent_at_ns),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(T0_NS);
+        let now_ns = Some(now_ns.unwrap_or(latest));
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::init(
             dir.path().join("log"),

@@ -66,9 +66,8 @@ fn chip_agent_discards_hostile_datagrams_with_reasons_and_keeps_serving() {
     // A response sent to a chip: well-formed, but not something a chip answers.
     let mut other = Responder::new(key(), RamCounter::default());
     let mut out = [0u8; MAX_DATAGRAM];
-    let other_challenge = Datagram::Challenge(challenge(other.chip_id())).to_vec();
     let n = other
-        .respond(&other_challenge[1..], || 0, &mut out)
+        .respond(&challenge(other.chip_id()).to_vec(), || 0, &mut out)
         .unwrap();
     hostile.push((
         [&[TAG_RESPONSE][..], &out[..n]].concat(),
@@ -158,8 +157,7 @@ impl Mischief {
                 self.socket.send_to(b, landmark).unwrap();
             };
             let mut respond = |c: &Challenge| {
-                let bytes = Datagram::Challenge(*c).to_vec();
-                let n = self.chip.respond(&bytes[1..], || 0, &mut out).unwrap();
+                let n = self.chip.respond(&c.to_vec(), || 0, &mut out).unwrap();
                 [&[TAG_RESPONSE][..], &out[..n]].concat()
             };
             let genuine = respond(&challenge);
@@ -370,4 +368,220 @@ fn hostile_rounds_never_touch_what_is_already_in_the_log() {
         0,
         "certificates known after reopening"
     );
+}
+
+/// 20 000 well-formed challenges for the agent's own chip from one source, as fast as the
+/// machine sends them, while an honest landmark probes from another: no reply is larger than
+/// the datagram it answers (no amplification), the flood is answered at most at its source's
+/// rate limit and the rest counted as `rate-limited`, and the honest landmark is still served.
+///
+/// On the code before issue 13 a 66-byte challenge got a 141-byte answer (2.14×), and a flood
+/// of 20 000 got thousands of signatures (5 637 in 0.5 s), each a step of the chip's counter.
+#[test]
+fn a_challenge_flood_is_not_amplified_is_rate_limited_and_the_landmark_is_still_served() {
+    use lightcone_verifier::net::datagram::CHALLENGE_LEN;
+    use lightcone_verifier::net::RateLimits;
+    const FLOOD: usize = 20_000;
+    let mut f = Fixture::new();
+    let (chip, device) = f.chip();
+    let (lm, _landmark) = f.landmark(48.86, 2.35);
+    let limits = RateLimits::default();
+    let agent = ChipAgent::bind(LOCAL, chip, Some(*device))
+        .unwrap()
+        .with_rate_limits(limits)
+        .spawn()
+        .unwrap();
+    let flooder = UdpSocket::bind(LOCAL).unwrap();
+    flooder
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let to = agent.addr();
+    let chip_id = device.body.chip_id;
+
+    // Replies to the flood, read while it runs: (count, largest).
+    let replies = {
+        let socket = flooder.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let (mut count, mut largest) = (0u64, 0usize);
+            let mut quiet_since = Instant::now();
+            while quiet_since.elapsed() < Duration::from_millis(500) {
+                if let Ok((n, _)) = socket.recv_from(&mut buf) {
+                    count += 1;
+                    largest = largest.max(n);
+                    quiet_since = Instant::now();
+                }
+            }
+            (count, largest)
+        })
+    };
+    let flood = std::thread::spawn(move || {
+        let start = Instant::now();
+        for i in 0..FLOOD {
+            let mut nonce = [0u8; 32];
+            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let c = Challenge {
+                version: PROTOCOL_VERSION,
+                landmark_id: LandmarkId::from([0xf1; 16]),
+                chip_id,
+                nonce: lightcone::Nonce(lightcone::wire::Bytes(nonce)),
+            };
+            let bytes = Datagram::Challenge(c).to_vec();
+            assert_eq!(bytes.len(), CHALLENGE_LEN);
+            let _ = flooder.send_to(&bytes, to);
+        }
+        start.elapsed()
+    });
+    // The honest landmark probes during the flood.
+    let mut prober = Prober::bind(LOCAL, lm).unwrap();
+    let cfg = ProbeConfig {
+        rounds: 3,
+        timeout: Duration::from_millis(300),
+        retries: 5,
+        interval: Duration::ZERO,
+    };
+    let honest = prober.probe(agent.addr(), &device, &cfg);
+    let flood_time = flood.join().unwrap();
+    let (answered_flood, largest) = replies.join().unwrap();
+
+    let d = agent.counters().discards();
+    let rate_limited = d.get(DiscardReason::RateLimited);
+    let flood_s = flood_time.as_secs_f64();
+    eprintln!(
+        "flood: {FLOOD} challenges of {CHALLENGE_LEN} bytes in {flood_s:.3} s ({:.0}/s); \
+         {answered_flood} answered (largest reply {largest} bytes), {rate_limited} rate-limited, \
+         {} overloaded, {} not received (kernel buffer); honest landmark: {} of 3 rounds",
+        FLOOD as f64 / flood_s,
+        d.get(DiscardReason::Overloaded),
+        FLOOD as u64 - answered_flood - rate_limited - d.get(DiscardReason::Overloaded),
+        honest.measurements.len()
+    );
+    assert_eq!(honest.measurements.len(), 3, "honest landmark: {honest:?}");
+    assert!(
+        largest <= CHALLENGE_LEN,
+        "a {largest}-byte reply to {CHALLENGE_LEN} bytes"
+    );
+    // At most the burst plus the sustained rate over the flood (generously: 2 s more).
+    let allowed = limits.per_source_burst + limits.per_source_per_s * (flood_s + 2.0);
+    assert!(
+        (answered_flood as f64) <= allowed,
+        "{answered_flood} flood challenges answered (limit {allowed:.0})"
+    );
+    // What reached the agent (the kernel drops the rest of a loopback flood uncounted) was
+    // mostly refused, and each refusal counted.
+    assert!(
+        rate_limited >= 1000 && rate_limited > 10 * answered_flood,
+        "{answered_flood} answered, {d}"
+    );
+}
+
+/// The relay (a test tool, but it must not lock out or hoard): with its client table full of
+/// clients gone quiet, a new client is still served (an idle one is evicted); while all are
+/// active a new one is dropped and counted; and a flood into a long delay is held only up to
+/// the queue's bound, the rest dropped and counted.
+///
+/// On the code before issue 13, after 64 clients a route never answered a new one, and the
+/// delay queue grew without bound (about 118 MB after a 3 s flood into a 10 s delay).
+#[test]
+fn the_relay_evicts_idle_clients_and_bounds_its_queue() {
+    use lightcone_verifier::net::relay::MAX_CLIENTS_PER_ROUTE;
+    use lightcone_verifier::net::{Relay, RelayConfig, RelayLimits, RouteSpec};
+    // An echo target.
+    let echo = UdpSocket::bind(LOCAL).unwrap();
+    echo.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let target = echo.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let echoing = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok((n, from)) = echo.recv_from(&mut buf) {
+                    let _ = echo.send_to(&buf[..n], from);
+                }
+            }
+        })
+    };
+    let idle = Duration::from_millis(300);
+    let relay = Relay::start_with(
+        &[RouteSpec {
+            listen: LOCAL.parse().unwrap(),
+            forward: target,
+            config: RelayConfig::default(),
+        }],
+        RelayLimits {
+            client_idle: idle,
+            queue_bytes: 64 << 10,
+            ..RelayLimits::default()
+        },
+    )
+    .unwrap();
+    let to = relay.listen_addrs()[0];
+    let client = || {
+        let s = UdpSocket::bind(LOCAL).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        s
+    };
+    let echoed = |s: &UdpSocket, what: &[u8]| {
+        s.send_to(what, to).unwrap();
+        let mut buf = [0u8; 2048];
+        matches!(s.recv_from(&mut buf), Ok((n, _)) if &buf[..n] == what)
+    };
+    let clients: Vec<UdpSocket> = (0..MAX_CLIENTS_PER_ROUTE).map(|_| client()).collect();
+    for (i, c) in clients.iter().enumerate() {
+        assert!(echoed(c, format!("client {i}").as_bytes()), "client {i}");
+    }
+    // Table full, everyone recently active: a newcomer is dropped and counted.
+    let newcomer = client();
+    assert!(!echoed(&newcomer, b"too early"));
+    let c = relay.counters();
+    assert_eq!(c.dropped_no_client_slot.load(Ordering::Relaxed), 1);
+    // Once the others have gone quiet, the newcomer is served.
+    std::thread::sleep(idle + Duration::from_millis(100));
+    assert!(
+        echoed(&newcomer, b"later"),
+        "a new client after the table filled"
+    );
+    assert!(c.clients_evicted.load(Ordering::Relaxed) >= 1);
+    // A flood into a 2 s delay: at most 64 KiB waits, the rest is dropped and counted.
+    drop(relay);
+    let relay = Relay::start_with(
+        &[RouteSpec {
+            listen: LOCAL.parse().unwrap(),
+            forward: target,
+            config: RelayConfig {
+                delay: Duration::from_secs(2),
+                jitter: Duration::ZERO,
+            },
+        }],
+        RelayLimits {
+            queue_bytes: 64 << 10,
+            ..RelayLimits::default()
+        },
+    )
+    .unwrap();
+    let to = relay.listen_addrs()[0];
+    let flooder = client();
+    for _ in 0..2000 {
+        let _ = flooder.send_to(&[0xab; 1000], to);
+        std::thread::sleep(Duration::from_micros(20));
+    }
+    let c = relay.counters();
+    assert!(
+        eventually(Duration::from_secs(1), || c
+            .dropped_queue_full
+            .load(Ordering::Relaxed)
+            >= 1000),
+        "queue-full drops: {}",
+        c.dropped_queue_full.load(Ordering::Relaxed)
+    );
+    eprintln!(
+        "relay flood: 2000 datagrams of 1000 bytes into a 2 s delay: {} dropped (queue full at 64 KiB)",
+        c.dropped_queue_full.load(Ordering::Relaxed)
+    );
+    drop(relay);
+    stop.store(true, Ordering::Relaxed);
+    echoing.join().unwrap();
 }

@@ -211,6 +211,7 @@ pub fn fixture() -> AuditReport {
 
     AuditReport {
         audit_time_ns: NOW,
+        audit_time_from: lightcone_verifier::audit::model::AuditTimeSource::Given,
         log: LogSummary {
             origin: "attest.example.org/lightcone/eu-1".to_owned(),
             size: 5120,

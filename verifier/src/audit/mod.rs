@@ -1,7 +1,12 @@
 //! The audit: from a log, trust roots and a policy to per-chip verdicts and fraud signals,
 //! without trusting the log's operator (DESIGN §4, §8).
 //!
+//! 0. The audit time is the wall clock unless the caller gives one (`--now`, to re-audit the
+//!    past): freshness is judged against the real time, not against the log, so a frozen log
+//!    cannot keep its chips verified; measurements dated after it are refused.
 //! 1. The checkpoint's signature is checked and the whole tree re-derived from the entries.
+//!    The [`LogReader`] pins every bundle at the bytes it first read, so every later pass
+//!    judges exactly the bytes that were hashed against the checkpoint (or the audit fails).
 //! 2. Certificates in the log are checked once against the trust roots; keys are prepared once.
 //! 3. Measurements stream through in windows; both signatures of each are batch-verified in
 //!    parallel ([`batch`]), with single verification naming the culprits of a failed batch.
@@ -11,6 +16,7 @@
 
 pub mod aggregate;
 pub mod batch;
+pub mod capped;
 pub mod certificates;
 pub mod ingest;
 pub mod integrity;
@@ -72,7 +78,8 @@ pub struct AuditOptions<'a> {
     pub policy: &'a Policy,
     /// The audit rules (epochs, freshness, heartbeat, travel, quorum).
     pub rules: AuditRules,
-    /// Judge freshness and silence at this time (Unix ns); default: latest measurement time.
+    /// Judge freshness and silence at this time (Unix ns), to re-audit the past; default: the
+    /// wall clock.
     pub now_ns: Option<u64>,
     /// Worker threads; default: all cores.
     pub threads: Option<usize>,
@@ -86,20 +93,40 @@ pub fn audit(
     options: &AuditOptions<'_>,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<AuditReport, AuditError> {
+    let reader = LogReader::open(options.log_dir)?;
+    audit_log(options, &reader, progress)
+}
+
+/// Audits the log `reader` is pinned at (`options.log_dir` is not read). When this returns a
+/// report, [`LogReader::checkpoint_note`] is the very note it verified: the one to keep for
+/// the next audit's `since`.
+pub fn audit_log(
+    options: &AuditOptions<'_>,
+    reader: &LogReader,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<AuditReport, AuditError> {
     match options.threads {
-        None => audit_here(options, progress),
+        None => audit_here(options, reader, progress),
         Some(n) => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))
                 .build()
                 .map_err(|e| AuditError::Threads(e.to_string()))?;
-            pool.install(|| audit_here(options, progress))
+            pool.install(|| audit_here(options, reader, progress))
         }
     }
 }
 
+/// The wall clock, Unix ns (0 if the clock is before 1970).
+pub fn wall_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 fn audit_here(
     options: &AuditOptions<'_>,
+    reader: &LogReader,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<AuditReport, AuditError> {
     let key_text = options
@@ -108,32 +135,34 @@ fn audit_here(
         .as_deref()
         .ok_or(AuditError::NoLogKey)?;
     let key = VerifierKey::parse(key_text)?;
-    let reader = LogReader::open(options.log_dir)?;
     let total = reader.size();
     let world = options.policy.default_world()?;
     let rules = &options.rules;
+    let (audit_time_ns, audit_time_from) = match options.now_ns {
+        Some(t) => (t, model::AuditTimeSource::Given),
+        None => (wall_clock_ns(), model::AuditTimeSource::WallClock),
+    };
 
     let mut findings: Vec<Finding> = Vec::new();
     let mut counts = Counts::default();
     // Re-deriving the tree folds hashes in order, so part of it is serial: it runs beside the
     // certificate pass, which reads the same entries. Nothing is reported unless it succeeds.
     let (checkpoint, certs) = rayon::join(
-        || verify_log(&reader, &key, options.since),
-        || certificates::read_certificates(&reader, options.trust, &mut findings, &mut counts),
+        || verify_log(reader, &key, options.since),
+        || certificates::read_certificates(reader, options.trust, &mut findings, &mut counts),
     );
     let checkpoint = checkpoint?;
     let certs = certs?;
 
-    // The audit time must be known before checking timestamps: a cheap pre-pass is avoided by
-    // taking the caller's time, or else "no limit" now and the latest time seen afterwards.
-    let check_time = options.now_ns.unwrap_or(u64::MAX);
+    // Measurements dated after the audit time (beyond the clock skew) are refused.
+    let check_time = audit_time_ns;
     let mut agg = Aggregate::new(rules, options.policy.speed, &certs);
-    let mut measurement_findings: Vec<Finding> = Vec::new();
+    let mut measurement_findings = capped::CappedFindings::default();
     let mut rejected = 0u64;
     let mut measurements = 0u64;
     let mut accepted = 0u64;
     let signatures = ingest::read_measurements(
-        &reader,
+        reader,
         &certs,
         check_time,
         rules.clock_skew_ns,
@@ -167,8 +196,9 @@ fn audit_here(
     counts.measurements = measurements;
     counts.signatures_verified = signatures;
     counts.rejected += rejected;
-    findings.append(&mut measurement_findings);
-    let audit_time_ns = options.now_ns.unwrap_or(agg.latest_ns);
+    if measurements > 0 {
+        findings.extend(stale_log(agg.latest_ns, audit_time_ns, rules.freshness_ns));
+    }
 
     let faulty = options.policy.faulty_operators;
     let integrity = integrity::judge_landmarks(&agg.cross_checks, faulty, &mut findings);
@@ -231,6 +261,10 @@ fn audit_here(
         });
     }
     chips.sort_by(|a, b| a.chip_id.cmp(&b.chip_id));
+    // Measurement findings were capped as they streamed in; the others join them under the
+    // same per-kind cap.
+    measurement_findings.extend(findings);
+    let mut findings = measurement_findings.finish();
     findings
         .sort_by(|a, b| (a.kind, a.log_index, &a.chip_id).cmp(&(b.kind, b.log_index, &b.chip_id)));
 
@@ -238,6 +272,7 @@ fn audit_here(
     let policy = options.policy;
     Ok(AuditReport {
         audit_time_ns,
+        audit_time_from,
         log: LogSummary {
             origin: checkpoint.origin().to_owned(),
             size: checkpoint.size(),
@@ -380,6 +415,24 @@ fn self_reported_worst_case_km(certs: &certificates::Certificates) -> f64 {
         .max()
         .unwrap_or(0);
     worst_ns as f64 * 1e-9 * lightcone::distance::SPEED_OF_LIGHT_M_PER_S as f64 / 2.0 / 1000.0
+}
+
+/// The stale-log finding, when the newest measurement of the log (`latest_ns`) is older than
+/// the freshness window at the audit time: the log may be frozen or withheld, and no chip can
+/// be verified from it.
+fn stale_log(latest_ns: u64, audit_time_ns: u64, freshness_ns: u64) -> Option<Finding> {
+    let age_ns = audit_time_ns.checked_sub(latest_ns)?;
+    (age_ns > freshness_ns).then(|| Finding {
+        kind: FindingKind::StaleLog,
+        chip_id: None,
+        landmark_id: None,
+        log_index: None,
+        detail: format!(
+            "the newest measurement in the log is {} h older than the audit time, beyond the {} h freshness window: the log has stopped growing or is being withheld, and no chip can be verified from it",
+            age_ns / 3_600_000_000_000,
+            freshness_ns / 3_600_000_000_000
+        ),
+    })
 }
 
 /// Checks the checkpoint signature, re-derives the whole tree from the entries and, given the

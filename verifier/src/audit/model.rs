@@ -7,8 +7,10 @@ use serde::Serialize;
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditReport {
     /// The time the audit judged freshness and silence against (Unix ns): `--now` if given,
-    /// else the latest measurement time in the log.
+    /// else the wall clock.
     pub audit_time_ns: u64,
+    /// Where the audit time came from.
+    pub audit_time_from: AuditTimeSource,
     /// The log that was audited.
     pub log: LogSummary,
     /// The rules that were applied.
@@ -21,6 +23,26 @@ pub struct AuditReport {
     pub landmarks: Vec<LandmarkReport>,
     /// Every fraud signal and every rejected entry, in log order then by kind.
     pub findings: Vec<Finding>,
+}
+
+/// Where an audit's time came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditTimeSource {
+    /// The wall clock of the machine that ran the audit.
+    WallClock,
+    /// Given by the caller (`--now`), to re-audit the past.
+    Given,
+}
+
+impl AuditTimeSource {
+    /// In words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AuditTimeSource::WallClock => "the wall clock",
+            AuditTimeSource::Given => "given with --now",
+        }
+    }
 }
 
 /// The log's identity and size as its verified checkpoint states them.
@@ -279,6 +301,9 @@ pub enum FindingKind {
     /// An epoch's region is compliant (or empty) only on one operator's word: what a lying
     /// operator's evidence looks like.
     UncorroboratedEvidence,
+    /// The newest measurement of the log is older than the freshness window at the audit
+    /// time: the log is frozen or withheld, and no chip can be verified from it.
+    StaleLog,
 }
 
 /// One fraud signal or rejected entry.

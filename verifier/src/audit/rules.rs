@@ -142,7 +142,12 @@ impl AuditRules {
 
     /// Reads the `[audit]` table of a policy file.
     pub fn load(path: &Path) -> Result<Self, AuditError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {
+        let text = crate::bounded_file::read_to_string(
+            path,
+            crate::bounded_file::CONFIG_MAX,
+            crate::bounded_file::Links::Follow,
+        )
+        .map_err(|source| AuditError::Io {
             path: path.to_path_buf(),
             source,
         })?;

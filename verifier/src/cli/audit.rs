@@ -34,7 +34,8 @@ pub struct AuditArgs {
     /// Save this audit's checkpoint note here, for the next `--since`.
     #[arg(long)]
     save_checkpoint: Option<PathBuf>,
-    /// Judge freshness and silence at this Unix time (seconds); default: the latest measurement.
+    /// Judge freshness and silence at this Unix time (seconds), to re-audit the past; default:
+    /// the wall clock.
     #[arg(long)]
     now: Option<u64>,
     /// Worker threads (default: all cores).
@@ -44,14 +45,24 @@ pub struct AuditArgs {
 
 /// Runs the audit and prints the summary.
 pub fn run(args: AuditArgs) -> Result<(), Error> {
+    // The checkpoint is read once, here: the audit verifies these bytes, and these bytes are
+    // what --save-checkpoint keeps (a log that grew meanwhile must not pass the next --since).
+    let reader = lightcone_verifier::log::LogReader::open(&args.log)?;
     let trust = Trust::load(&args.trust)?;
     let policy = Policy::load(&args.policy)?;
     let rules = AuditRules::load(&args.policy)?;
     let since = match &args.since {
-        Some(path) => Some(std::fs::read(path).map_err(|source| audit::AuditError::Io {
-            path: path.clone(),
-            source,
-        })?),
+        Some(path) => Some(
+            lightcone_verifier::bounded_file::read(
+                path,
+                lightcone_verifier::log::note::MAX_NOTE_SIZE as u64,
+                lightcone_verifier::bounded_file::Links::Follow,
+            )
+            .map_err(|source| audit::AuditError::Io {
+                path: path.clone(),
+                source,
+            })?,
+        ),
         None => None,
     };
     let options = AuditOptions {
@@ -72,9 +83,30 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
             );
         }
     };
-    let result = audit::audit(&options, &mut progress)?;
+    let result = audit::audit_log(&options, &reader, &mut progress)?;
     if show_progress {
         eprintln!();
+    }
+    // Every file is written before anything is printed: a closed stdout (`| head`) ends the
+    // command (quietly, see main.rs) only after its work is done.
+    let mut said = Vec::new();
+    if let Some(path) = &args.json {
+        report::json::write_json(&result, path)?;
+        said.push(format!("JSON report: {}", path.display()));
+    }
+    if let Some(path) = &args.html {
+        report::html::write_html(&result, policy.default_world()?, path)?;
+        said.push(format!("HTML report: {}", path.display()));
+    }
+    if let Some(path) = &args.save_checkpoint {
+        std::fs::write(path, reader.checkpoint_note()).map_err(|source| audit::AuditError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        said.push(format!(
+            "checkpoint saved to {} (pass it as --since next time)",
+            path.display()
+        ));
     }
     if let Some(path) = &args.since {
         println!(
@@ -83,24 +115,8 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
         );
     }
     print!("{}", report::text::summary(&result));
-    if let Some(path) = &args.json {
-        report::json::write_json(&result, path)?;
-        println!("JSON report: {}", path.display());
-    }
-    if let Some(path) = &args.html {
-        report::html::write_html(&result, policy.default_world()?, path)?;
-        println!("HTML report: {}", path.display());
-    }
-    if let Some(path) = &args.save_checkpoint {
-        let reader = lightcone_verifier::log::LogReader::open(&args.log)?;
-        std::fs::write(path, reader.checkpoint_note()).map_err(|source| audit::AuditError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        println!(
-            "checkpoint saved to {} (pass it as --since next time)",
-            path.display()
-        );
+    for line in said {
+        println!("{line}");
     }
     Ok(())
 }

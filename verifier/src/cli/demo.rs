@@ -166,9 +166,10 @@ pub fn run(args: DemoArgs) -> Result<(), Error> {
     println!("  truth.json    the fleet's ground truth next to the audit, chip by chip");
     println!("  log/          the transparency log (C2SP tiles, signed checkpoint)");
     println!("  trust.toml    vendor root, registry key, log key · policy.toml the policy and audit rules");
-    println!("audit it again, as a regulator would:");
+    println!("audit it again, as a regulator would (--now: at the demo's audit time):");
     println!(
-        "  lightcone audit --log {d}/log --trust {d}/trust.toml --policy {d}/policy.toml --html {d}/reaudit.html"
+        "  lightcone audit --log {d}/log --trust {d}/trust.toml --policy {d}/policy.toml --now {} --html {d}/reaudit.html",
+        o.report.audit_time_ns / 1_000_000_000
     );
     println!("same fleet again: lightcone demo --seed {}", o.seed);
     Ok(())

@@ -4,18 +4,24 @@
 //! The signing key lives outside it: by default in `<DIR>.key` next to the directory.
 
 use clap::{Args, Subcommand};
+use lightcone_verifier::bounded_file::{self, Links};
 use lightcone_verifier::log::checkpoint::{
     check_consistency_proof, check_tlog_proof, open_checkpoint,
 };
 use lightcone_verifier::log::hash::{empty_root, hash_from_base64, hash_to_base64};
+use lightcone_verifier::log::note::MAX_NOTE_SIZE;
 use lightcone_verifier::log::proof::{ConsistencyProofText, TlogProof, TLOG_PROOF_HEADER};
 use lightcone_verifier::log::storage::{
     generate_signing_key, read_key_file, write_key_file, CHECKPOINT_FILE,
 };
+use lightcone_verifier::log::tile::MAX_ENTRY_SIZE;
 use lightcone_verifier::log::{Log, LogError, LogReader, NoteSigner, VerifierKey};
 use lightcone_verifier::Error;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+
+/// Largest proof file: a checkpoint note, with up to 64 hashes and a few short lines.
+const PROOF_FILE_MAX: u64 = MAX_NOTE_SIZE as u64 + 8192;
 
 /// Arguments of `lightcone log`.
 #[derive(Args, Debug)]
@@ -189,12 +195,16 @@ fn append(
     if files.is_empty() {
         let mut buf = Vec::new();
         std::io::stdin()
+            .take(MAX_ENTRY_SIZE as u64 + 1)
             .read_to_end(&mut buf)
             .map_err(|e| LogError::io("<stdin>", e))?;
         entries.push(buf);
     } else {
         for f in files {
-            entries.push(std::fs::read(f).map_err(|e| LogError::io(f, e))?);
+            entries.push(
+                bounded_file::read(f, MAX_ENTRY_SIZE as u64, Links::Follow)
+                    .map_err(|e| LogError::io(f, e))?,
+            );
         }
     }
     let mut log = Log::open(dir, signer.signing_key().clone())?;
@@ -228,13 +238,15 @@ fn check_proof(
     old_root: Option<String>,
 ) -> Result<(), Error> {
     let key = verifier_key(key)?;
-    let text = std::fs::read(proof_path).map_err(|e| LogError::io(proof_path, e))?;
+    let text = bounded_file::read(proof_path, PROOF_FILE_MAX, Links::Follow)
+        .map_err(|e| LogError::io(proof_path, e))?;
     if text.starts_with(format!("{TLOG_PROOF_HEADER}\n").as_bytes()) {
         let proof = TlogProof::parse(&text)?;
         let Some(entry_path) = entry else {
             return Err(LogError::MalformedProof("an inclusion proof needs --entry FILE").into());
         };
-        let entry = std::fs::read(&entry_path).map_err(|e| LogError::io(&entry_path, e))?;
+        let entry = bounded_file::read(&entry_path, MAX_ENTRY_SIZE as u64, Links::Follow)
+            .map_err(|e| LogError::io(&entry_path, e))?;
         let cp = check_tlog_proof(&proof, &entry, &key)?;
         println!(
             "ok: entry {} is in {} at tree size {} (root {})",
@@ -247,7 +259,8 @@ fn check_proof(
         let proof = ConsistencyProofText::parse(&text)?;
         let old_root = match (old_checkpoint, old_root) {
             (Some(path), _) => {
-                let note = std::fs::read(&path).map_err(|e| LogError::io(&path, e))?;
+                let note = bounded_file::read(&path, MAX_NOTE_SIZE as u64, Links::Follow)
+                    .map_err(|e| LogError::io(&path, e))?;
                 let old = open_checkpoint(&note, &key)?;
                 if old.size() != proof.old_size {
                     return Err(LogError::MalformedProof(

@@ -25,10 +25,13 @@ pub struct VerdictArgs {
 pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
     use lightcone_verifier::geo::GeoError;
     let policy = Policy::load(&args.policy)?;
-    let text = std::fs::read_to_string(&args.scenario).map_err(|source| GeoError::Io {
-        path: args.scenario.clone(),
-        source,
-    })?;
+    use lightcone_verifier::bounded_file::{self, Links, SCENARIO_MAX};
+    let text = bounded_file::read_to_string(&args.scenario, SCENARIO_MAX, Links::Follow).map_err(
+        |source| GeoError::Io {
+            path: args.scenario.clone(),
+            source,
+        },
+    )?;
     let scenario = Scenario::from_json_str(&text).map_err(|e| match e {
         GeoError::Scenario(why) => {
             GeoError::Scenario(format!("{}: {why}", args.scenario.display()))

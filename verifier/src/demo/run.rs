@@ -621,7 +621,8 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
             trust: &trust,
             policy: &policy,
             rules,
-            now_ns: None,
+            // The wall clock, in whole seconds so that `--now` reproduces the report.
+            now_ns: Some(audit::wall_clock_ns() / 1_000_000_000 * 1_000_000_000),
             threads: None,
             since: None,
         },

@@ -198,7 +198,12 @@ impl World {
 
     /// Reads user polygons from a GeoJSON file (see [`World::from_geojson_str`]).
     pub fn load_geojson(path: &Path) -> Result<World, GeoError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GeoError::Io {
+        let text = crate::bounded_file::read_to_string(
+            path,
+            crate::bounded_file::GEOJSON_MAX,
+            crate::bounded_file::Links::Follow,
+        )
+        .map_err(|source| GeoError::Io {
             path: path.to_path_buf(),
             source,
         })?;

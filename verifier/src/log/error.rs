@@ -18,6 +18,22 @@ pub enum LogError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A file was refused unread: not a regular file, a symlink inside the log directory, or
+    /// larger than any legal file of its kind.
+    #[error("{path}: {reason}")]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: crate::bounded_file::Refused,
+    },
+    /// A file of the log gave other bytes than an earlier read of it by the same reader: the
+    /// log changed under the audit, which reports nothing from it.
+    #[error("{path} changed while it was being read (the log is being rewritten, or served inconsistently): nothing from this read is reported")]
+    ChangedWhileRead {
+        /// The file.
+        path: PathBuf,
+    },
     /// A file the checkpoint requires is missing.
     #[error("missing file {path}")]
     MissingFile {
@@ -154,7 +170,12 @@ impl LogError {
     /// Wraps an I/O error with the path it happened on; a missing file gets its own variant.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let path = path.into();
-        if source.kind() == std::io::ErrorKind::NotFound {
+        if let Some(reason) = crate::bounded_file::refusal(&source) {
+            LogError::Refused {
+                path,
+                reason: reason.clone(),
+            }
+        } else if source.kind() == std::io::ErrorKind::NotFound {
             LogError::MissingFile { path }
         } else {
             LogError::Io { path, source }
@@ -166,7 +187,10 @@ impl LogError {
     /// Names the file whose contents caused this error (I/O errors already carry their path).
     pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
         match self {
-            e @ (LogError::Io { .. } | LogError::MissingFile { .. } | LogError::InFile { .. }) => e,
+            e @ (LogError::Io { .. }
+            | LogError::MissingFile { .. }
+            | LogError::Refused { .. }
+            | LogError::InFile { .. }) => e,
             other => LogError::InFile {
                 path: path.into(),
                 source: Box::new(other),

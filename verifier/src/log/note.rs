@@ -53,7 +53,12 @@ impl VerifierKey {
             return Ok(key);
         }
         let path = std::path::Path::new(arg);
-        let text = std::fs::read_to_string(path).map_err(|e| LogError::io(path, e))?;
+        let text = crate::bounded_file::read_to_string(
+            path,
+            crate::bounded_file::KEY_OR_CERT_MAX,
+            crate::bounded_file::Links::Follow,
+        )
+        .map_err(|e| LogError::io(path, e))?;
         VerifierKey::parse(text.trim()).map_err(|e| e.in_file(path))
     }
 
@@ -211,17 +216,21 @@ impl NoteSigner {
         Ok(signer)
     }
 
-    /// The `PRIVATE+KEY+…` form (secret: zeroized when dropped).
+    /// The `PRIVATE+KEY+…` form (secret: zeroized when dropped). Every
+    /// intermediate holding the seed is zeroized too, and the text is sized once so that it
+    /// never reallocates (which would leave a copy of the secret behind).
     pub fn to_private_string(&self) -> Zeroizing<String> {
         let mut raw = Zeroizing::new(Vec::with_capacity(33));
         raw.push(ALG_ED25519);
         raw.extend_from_slice(self.key.as_bytes());
-        Zeroizing::new(format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.verifier.name,
-            self.verifier.id,
-            B64.encode(raw.as_slice())
-        ))
+        let head = format!(
+            "PRIVATE+KEY+{}+{:08x}+",
+            self.verifier.name, self.verifier.id
+        );
+        let mut out = Zeroizing::new(String::with_capacity(head.len() + 44));
+        out.push_str(&head);
+        B64.encode_string(raw.as_slice(), &mut out);
+        out
     }
 
     /// Signs `text` as a note with this one signature; `text` must be valid note text.

@@ -12,13 +12,18 @@
 //! a file a published checkpoint covers.
 //!
 //! [`LogReader`] reads without locking: it pins one checkpoint and reads only immutable files
-//! (falling back to the full tile when a superseded partial tile has been removed).
+//! (falling back to the full tile when a superseded partial tile has been removed). It also
+//! pins what it read: the first read of each entry bundle fixes its bytes (a digest of their
+//! leaf hashes is kept, 32 bytes per 256 entries), and any later read that differs fails with
+//! [`LogError::ChangedWhileRead`]. So the entries an audit judges are the entries whose hashes
+//! it checked against the checkpoint, even on a filesystem that changes under it (a mirror
+//! being synced, a network or FUSE mount, a hostile server).
 
 use super::checkpoint::{open_checkpoint, parse_unverified, Checkpoint, VerifiedCheckpoint};
 use super::edge::{TileFile, TreeEdge};
 use super::error::{LogError, Result};
 use super::hash::{hash_to_base64, leaf_hash, perfect_root, Hash};
-use super::note::{is_valid_key_name, NoteSigner, VerifierKey};
+use super::note::{is_valid_key_name, NoteSigner, VerifierKey, MAX_NOTE_SIZE};
 use super::proof::{
     consistency_proof, inclusion_proof, tree_root, ConsistencyProofText, HashReader, TlogProof,
 };
@@ -28,12 +33,15 @@ use super::tile::{
 };
 use ed25519_dalek::SigningKey;
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{hash_map, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write as _};
 use std::ops::Range;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::bounded_file::{self, Links};
 
 /// Name of the checkpoint file in the log directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint";
@@ -45,6 +53,25 @@ const VERIFY_TILES_AT_ONCE: usize = 64;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
     move |e| LogError::io(path, e)
+}
+
+/// Largest legal recovery record (`lightcone-pending v1` and two sizes).
+const RECORD_MAX: u64 = 64;
+
+/// Reads a file of the log directory: a regular file (no symlink, FIFO or device in its place)
+/// of at most `limit` bytes, never reading more.
+fn read_log_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    bounded_file::read(path, limit, Links::Refuse).map_err(io(path))
+}
+
+/// The largest legal size of a tile: 32 bytes a hash, or an entry bundle of `width` entries of
+/// at most [`MAX_ENTRY_SIZE`] bytes with their 2-byte length.
+fn tile_limit(tile: &TilePath) -> u64 {
+    let per = match tile.kind {
+        TileKind::Level(_) => super::hash::HASH_SIZE as u64,
+        TileKind::Entries => 2 + MAX_ENTRY_SIZE as u64,
+    };
+    per * u64::from(tile.width)
 }
 
 /// Temporary name for `path`, in the same directory (so rename and link stay atomic).
@@ -141,7 +168,9 @@ pub fn generate_signing_key() -> SigningKey {
 
 /// Writes a signer key file (`PRIVATE+KEY+…` line), created new with mode 0600 and fsynced.
 pub fn write_key_file(path: &Path, signer: &NoteSigner) -> Result<()> {
-    let mut line = signer.to_private_string();
+    let key = signer.to_private_string();
+    let mut line = zeroize::Zeroizing::new(String::with_capacity(key.len() + 1));
+    line.push_str(&key);
     line.push('\n');
     crate::secret_file::create(path, line.as_bytes()).map_err(|e| {
         if e.kind() == ErrorKind::AlreadyExists {
@@ -156,7 +185,7 @@ pub fn write_key_file(path: &Path, signer: &NoteSigner) -> Result<()> {
 
 /// Reads a signer key file written by [`write_key_file`] (or Go's `note.GenerateKey`).
 pub fn read_key_file(path: &Path) -> Result<NoteSigner> {
-    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(io(path))?);
+    let text = bounded_file::read_secret_text(path).map_err(io(path))?;
     NoteSigner::parse(text.trim_end()).map_err(|e| e.in_file(path))
 }
 
@@ -231,7 +260,7 @@ impl Log {
         let dir = dir.as_ref().to_path_buf();
         let lock = lock_dir(&dir)?;
         let cp_path = dir.join(CHECKPOINT_FILE);
-        let note = fs::read(&cp_path).map_err(io(&cp_path))?;
+        let note = read_log_file(&cp_path, MAX_NOTE_SIZE as u64)?;
         let unverified = parse_unverified(&note).map_err(|e| e.in_file(&cp_path))?;
         let signer = NoteSigner::new(&unverified.origin, signing_key)?;
         let checkpoint = open_checkpoint(&note, signer.verifier_key()).map_err(|e| match e {
@@ -367,11 +396,11 @@ fn write_tiles_durably(dir: &Path, files: &[TileFile], record: &[u8]) -> Result<
     let mut staged = Vec::with_capacity(files.len());
     for (tile, bytes) in files {
         let path = dir.join(tile.to_path_string());
-        match fs::read(&path) {
+        match read_log_file(&path, tile_limit(tile)) {
             Ok(existing) if existing == *bytes => continue,
             Ok(_) => return Err(LogError::ImmutableConflict { path }),
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(LogError::io(&path, e)),
+            Err(LogError::MissingFile { .. }) => {}
+            Err(e) => return Err(e),
         }
         create_dirs(parent(&path), &mut changed)?;
         let tmp = tmp_path(&path);
@@ -466,7 +495,7 @@ fn recover(dir: &Path, size: u64) -> Result<Recovery> {
         Ok(())
     };
     // A record that never became durable: only temporary tile files can exist.
-    if let Ok(record) = fs::read(&pending_tmp) {
+    if let Ok(record) = read_log_file(&pending_tmp, RECORD_MAX) {
         if let Ok((from, to)) = parse_record(&record) {
             if from == size {
                 for tile in super::tile::new_tiles(from, to) {
@@ -477,7 +506,7 @@ fn recover(dir: &Path, size: u64) -> Result<Recovery> {
     }
     remove(pending_tmp, &mut recovery)?;
     remove(dir.join(CHECKPOINT_TMP), &mut recovery)?;
-    match fs::read(&pending) {
+    match read_log_file(&pending, RECORD_MAX) {
         Ok(record) => {
             let (from, to) =
                 parse_record(&record).map_err(|reason| LogError::BadRecoveryRecord {
@@ -504,8 +533,8 @@ fn recover(dir: &Path, size: u64) -> Result<Recovery> {
             fs::remove_file(&pending).map_err(io(&pending))?;
             changed.insert(dir.to_path_buf());
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => return Err(LogError::io(&pending, e)),
+        Err(LogError::MissingFile { .. }) => {}
+        Err(e) => return Err(e),
     }
     let dirs: Vec<PathBuf> = changed.into_iter().collect();
     sync_parallel(&dirs)?;
@@ -517,7 +546,7 @@ fn restore_edge(dir: &Path, size: u64) -> Result<TreeEdge> {
     let mut tiles = Vec::new();
     for t in partial_tiles_for_size(size) {
         let path = dir.join(t.to_path_string());
-        let bytes = fs::read(&path).map_err(io(&path))?;
+        let bytes = read_log_file(&path, tile_limit(&t))?;
         tiles.push((t, bytes));
     }
     TreeEdge::restore(size, &tiles).map_err(|(t, reason)| LogError::TornTile {
@@ -526,12 +555,40 @@ fn restore_edge(dir: &Path, size: u64) -> Result<TreeEdge> {
     })
 }
 
-/// A read-only view of a log pinned at the checkpoint it found when opened.
-#[derive(Clone, Debug)]
+/// A function called with the path of each file a [`LogReader`] is about to read: for tests
+/// that play a filesystem changing between reads.
+type ReadHook = Arc<dyn Fn(&Path) + Send + Sync>;
+
+/// A read-only view of a log pinned at the checkpoint it found when opened, and at the bytes
+/// of each entry bundle as first read.
+#[derive(Clone)]
 pub struct LogReader {
     dir: PathBuf,
     note: Vec<u8>,
     checkpoint: Checkpoint,
+    /// Bundle number → SHA-256 of the leaf hashes of its entries as first read. Shared by
+    /// clones, so every pass over one log sees one set of bytes.
+    pinned: Arc<Mutex<HashMap<u64, Hash>>>,
+    hook: Option<ReadHook>,
+}
+
+impl std::fmt::Debug for LogReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogReader")
+            .field("dir", &self.dir)
+            .field("checkpoint", &self.checkpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The digest a bundle is pinned by: SHA-256 over its entries' leaf hashes, in order.
+fn bundle_digest(leaves: &[Hash]) -> Hash {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    for leaf in leaves {
+        h.update(leaf);
+    }
+    h.finalize().into()
 }
 
 impl LogReader {
@@ -539,13 +596,53 @@ impl LogReader {
     pub fn open(dir: impl AsRef<Path>) -> Result<LogReader> {
         let dir = dir.as_ref().to_path_buf();
         let cp_path = dir.join(CHECKPOINT_FILE);
-        let note = fs::read(&cp_path).map_err(io(&cp_path))?;
+        let note = read_log_file(&cp_path, MAX_NOTE_SIZE as u64)?;
         let checkpoint = parse_unverified(&note).map_err(|e| e.in_file(&cp_path))?;
         Ok(LogReader {
             dir,
             note,
             checkpoint,
+            pinned: Arc::default(),
+            hook: None,
         })
+    }
+
+    /// Calls `hook` with the path of every file this reader (and its clones made afterwards)
+    /// is about to read. For tests that change the files between reads, as a mirror being
+    /// synced or a hostile server would.
+    #[doc(hidden)]
+    pub fn set_read_hook(&mut self, hook: impl Fn(&Path) + Send + Sync + 'static) {
+        self.hook = Some(Arc::new(hook));
+    }
+
+    /// Reads a file of the log, after the test hook (if any).
+    fn read_file(&self, path: &Path, limit: u64) -> Result<Vec<u8>> {
+        if let Some(hook) = &self.hook {
+            hook(path);
+        }
+        read_log_file(path, limit)
+    }
+
+    /// Pins bundle `n` at the entries whose leaf hashes are `leaves`, or fails if an earlier
+    /// read of it gave other entries.
+    fn pin_bundle(&self, n: u64, tile: &TilePath, leaves: &[Hash]) -> Result<()> {
+        let digest = bundle_digest(leaves);
+        let mut pinned = self
+            .pinned
+            .lock()
+            .map_err(|_| LogError::Internal("bundle pins poisoned"))?;
+        match pinned.entry(n) {
+            hash_map::Entry::Occupied(first) if *first.get() != digest => {
+                Err(LogError::ChangedWhileRead {
+                    path: self.dir.join(tile.to_path_string()),
+                })
+            }
+            hash_map::Entry::Occupied(_) => Ok(()),
+            hash_map::Entry::Vacant(slot) => {
+                slot.insert(digest);
+                Ok(())
+            }
+        }
     }
 
     /// The pinned checkpoint, unverified: check it with [`LogReader::verify_checkpoint`] or
@@ -579,15 +676,20 @@ impl LogReader {
             });
         };
         let path = self.dir.join(tile.to_path_string());
-        match fs::read(&path) {
+        match self.read_file(&path, tile_limit(&tile)) {
             Ok(bytes) => Ok((tile, bytes)),
-            Err(e) if e.kind() == ErrorKind::NotFound && !tile.is_full() => {
+            Err(LogError::MissingFile { .. }) if !tile.is_full() => {
                 let full_path = self.dir.join(tile.full().to_path_string());
-                let full = fs::read(&full_path)
-                    .map_err(|_| LogError::MissingFile { path: path.clone() })?;
+                let full = match self.read_file(&full_path, tile_limit(&tile.full())) {
+                    Ok(full) => full,
+                    Err(LogError::MissingFile { .. }) => {
+                        return Err(LogError::MissingFile { path: path.clone() })
+                    }
+                    Err(e) => return Err(e),
+                };
                 Ok((tile, prefix_of_full(&full_path, &full, &tile)?))
             }
-            Err(e) => Err(LogError::io(&path, e)),
+            Err(e) => Err(e),
         }
     }
 
@@ -632,13 +734,16 @@ impl LogReader {
     }
 
     /// The entries of bundle `n` (log indexes from `n × 256`), in order: for readers that
-    /// process bundles in parallel.
+    /// process bundles in parallel. They are the entries of every other read of bundle `n` by
+    /// this reader (see the module documentation), [`LogReader::verify`]'s included.
     pub fn read_bundle(&self, n: u64) -> Result<Vec<Vec<u8>>> {
         let (tile, bytes) = self.read_tile(TileKind::Entries, n)?;
         let entries = parse_bundle(&bytes, tile.width).map_err(|reason| LogError::TornTile {
             path: self.dir.join(tile.to_path_string()),
             reason,
         })?;
+        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        self.pin_bundle(n, &tile, &leaves)?;
         Ok(entries.into_iter().map(<[u8]>::to_vec).collect())
     }
 
@@ -751,7 +856,9 @@ impl LogReader {
         if let Some(big) = entries.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
             return Err(LogError::EntryTooLarge(big.len()));
         }
-        Ok(entries.iter().map(|e| leaf_hash(e)).collect())
+        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        self.pin_bundle(n, &tile, &leaves)?;
+        Ok(leaves)
     }
 
     fn compare_tile(&self, t: &TilePath, expected: &[u8]) -> Result<()> {

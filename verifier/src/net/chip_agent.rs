@@ -5,6 +5,12 @@
 //! else is a counted discard and the agent keeps serving. It also answers certificate requests
 //! with its device certificate, which the landmark verifies against its own trust roots.
 //!
+//! An agent cannot be turned into a weapon: no datagram it sends is larger than the one it
+//! answers (challenges and certificate requests are padded to the largest reply, see
+//! [`super::datagram`]), and challenges it would answer are rate-limited per source and in all
+//! ([`super::rate`]), each refusal a counted discard, since every answer costs the chip a
+//! signature and a counter step.
+//!
 //! Landmarks run agents too, with their landmark key and no certificate, so that landmarks can
 //! measure each other (`ChipId::of(key)` has the same bytes as the `LandmarkId`).
 //!
@@ -17,14 +23,17 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use lightcone::{ChipId, DeviceCertificate, MonotonicCounter, RamCounter, Responder, Signer};
+use lightcone::{
+    ChipId, DeviceCertificate, MonotonicCounter, RamCounter, Responder, Signer, Wire as _,
+};
 
 use super::datagram::{
-    is_cert_request_padding, split_tag, Datagram, MAX_DATAGRAM, TAG_CERT_REPLY, TAG_CERT_REQUEST,
-    TAG_CHALLENGE,
+    challenge_in, is_cert_request_padding, split_tag, Datagram, MAX_DATAGRAM, TAG_CERT_REPLY,
+    TAG_CERT_REQUEST, TAG_CHALLENGE,
 };
 use super::discard::{AtomicDiscardCounts, DiscardCounts, DiscardReason};
 use super::error::NetError;
+use super::rate::{RateLimiter, RateLimits};
 use super::{duration_ns, unix_now_ns};
 
 /// How often a serving agent checks its stop flag.
@@ -61,6 +70,7 @@ pub struct ChipAgent<S: Signer, C: MonotonicCounter = RamCounter> {
     responder: Responder<S, C>,
     certificate: Option<DeviceCertificate>,
     counters: Arc<AgentCounters>,
+    limiter: RateLimiter,
 }
 
 impl<S: Signer> ChipAgent<S, RamCounter> {
@@ -109,7 +119,14 @@ impl<S: Signer, C: MonotonicCounter> ChipAgent<S, C> {
             responder: Responder::new(signer, counter),
             certificate,
             counters: Arc::new(AgentCounters::default()),
+            limiter: RateLimiter::new(RateLimits::default()),
         })
+    }
+
+    /// Replaces the default [`RateLimits`].
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limiter = RateLimiter::new(limits);
+        self
     }
 
     /// The chip this agent answers for.
@@ -132,18 +149,52 @@ impl<S: Signer, C: MonotonicCounter> ChipAgent<S, C> {
     /// Handles one received datagram (`received` is when it arrived) and writes the reply into
     /// `out` (at least [`MAX_DATAGRAM`] bytes), returning its length; or says why the datagram
     /// is discarded. Pure of I/O, so tests and fuzzers can drive it directly; it never panics.
+    /// No rate limit applies (see [`ChipAgent::handle_from`]).
     pub fn handle(
         &mut self,
         datagram: &[u8],
         received: Instant,
         out: &mut [u8],
     ) -> Result<usize, DiscardReason> {
+        self.handle_limited(datagram, None, received, out)
+    }
+
+    /// [`ChipAgent::handle`] for a datagram from `from`, under the agent's rate limits: a
+    /// challenge it would answer takes a token of `from`'s bucket and of the total one, or is
+    /// discarded as [`DiscardReason::RateLimited`] or [`DiscardReason::Overloaded`].
+    pub fn handle_from(
+        &mut self,
+        datagram: &[u8],
+        from: SocketAddr,
+        received: Instant,
+        out: &mut [u8],
+    ) -> Result<usize, DiscardReason> {
+        self.handle_limited(datagram, Some(from), received, out)
+    }
+
+    fn handle_limited(
+        &mut self,
+        datagram: &[u8],
+        from: Option<SocketAddr>,
+        received: Instant,
+        out: &mut [u8],
+    ) -> Result<usize, DiscardReason> {
         let (tag, body) = split_tag(datagram).map_err(|e| e.reason())?;
         match tag {
             TAG_CHALLENGE => {
+                let challenge = challenge_in(body).ok_or(DiscardReason::Undecodable)?;
+                if let Some(from) = from {
+                    // Only a challenge that would be answered costs a token.
+                    let decoded = lightcone::Challenge::decode(challenge)
+                        .map_err(|_| DiscardReason::Undecodable)?;
+                    if decoded.chip_id != self.chip_id() {
+                        return Err(DiscardReason::WrongChip);
+                    }
+                    self.limiter.allow(from, received)?;
+                }
                 let (head, rest) = out.split_first_mut().ok_or(DiscardReason::SignerFailed)?;
                 let processing = || duration_ns(received.elapsed());
-                match self.responder.respond(body, processing, rest) {
+                match self.responder.respond(challenge, processing, rest) {
                     Ok(n) => {
                         *head = super::datagram::TAG_RESPONSE;
                         Ok(n.saturating_add(1))
@@ -190,7 +241,7 @@ impl<S: Signer, C: MonotonicCounter> ChipAgent<S, C> {
             };
             let received = Instant::now();
             let datagram = buf.get(..n).unwrap_or(&[]);
-            match self.handle(datagram, received, &mut out) {
+            match self.handle_from(datagram, from, received, &mut out) {
                 Ok(len) => {
                     let reply = out.get(..len).unwrap_or(&[]);
                     if self.socket.send_to(reply, from).is_err() {

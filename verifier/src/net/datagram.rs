@@ -2,7 +2,7 @@
 //!
 //! | tag | datagram | body |
 //! |---|---|---|
-//! | `0x01` | challenge (landmark → chip) | `Challenge` |
+//! | `0x01` | challenge (landmark → chip) | `Challenge`, then zero padding to [`CHALLENGE_LEN`] bytes |
 //! | `0x02` | response (chip → landmark) | `Response` |
 //! | `0x03` | certificate request (landmark → chip) | zero padding to [`CERT_REQUEST_LEN`] bytes |
 //! | `0x04` | certificate reply (chip → landmark) | `DeviceCertificate` |
@@ -10,8 +10,10 @@
 //! Every decode is fallible with a typed reason and never panics; datagrams over
 //! [`MAX_DATAGRAM`] bytes are refused before parsing.
 //!
-//! The certificate request is padded to at least the size of the largest reply, so an agent
-//! can never be used to amplify traffic toward a spoofed source address.
+//! Every request is padded to at least the size of the largest reply it can get (a challenge to
+//! the largest response, a certificate request to the largest certificate reply), so an agent
+//! can never be used to amplify traffic toward a spoofed source address: it sends at most as
+//! many bytes as it received.
 
 use lightcone::{Challenge, DeviceCertificate, Response, Wire};
 
@@ -33,6 +35,22 @@ pub const TAG_CERT_REPLY: u8 = 0x04;
 /// Exact length of a certificate request: the tag and zero padding, as long as the largest
 /// certificate reply (no amplification).
 pub const CERT_REQUEST_LEN: usize = 1 + DeviceCertificate::MAX_SIZE;
+
+/// Exact length of a challenge datagram: the tag, the challenge, and zero padding up to the
+/// largest response datagram (the tag and [`Response::MAX_SIZE`]), so a response is never
+/// larger than the challenge it answers (no amplification).
+pub const CHALLENGE_LEN: usize = 1 + Response::MAX_SIZE;
+const _: () = assert!(CHALLENGE_LEN <= MAX_DATAGRAM);
+
+/// The challenge inside a challenge datagram's `body` (after the tag): exactly
+/// [`CHALLENGE_LEN`]` - 1` bytes, the challenge's [`Challenge::MAX_SIZE`] bytes then zeros.
+pub fn challenge_in(body: &[u8]) -> Option<&[u8]> {
+    if body.len() != CHALLENGE_LEN - 1 {
+        return None;
+    }
+    let (challenge, padding) = body.split_at_checked(Challenge::MAX_SIZE)?;
+    padding.iter().all(|&b| b == 0).then_some(challenge)
+}
 
 /// Whether `body` (after the tag) is a well-formed certificate request's padding.
 pub fn is_cert_request_padding(body: &[u8]) -> bool {
@@ -97,9 +115,10 @@ impl Datagram {
     pub fn decode(bytes: &[u8]) -> Result<Self, DatagramError> {
         let (tag, body) = split_tag(bytes)?;
         match tag {
-            TAG_CHALLENGE => Challenge::decode(body)
-                .map(Datagram::Challenge)
-                .map_err(DatagramError::Body),
+            TAG_CHALLENGE => challenge_in(body)
+                .ok_or(DatagramError::Body(lightcone::Error::Malformed))
+                .and_then(|c| Challenge::decode(c).map_err(DatagramError::Body))
+                .map(Datagram::Challenge),
             TAG_RESPONSE => Response::decode(body)
                 .map(Datagram::Response)
                 .map_err(DatagramError::Body),
@@ -129,7 +148,20 @@ impl Datagram {
             .ok_or(lightcone::Error::BufferTooSmall)?;
         *head = self.tag();
         let len = match self {
-            Datagram::Challenge(c) => c.encode(body)?.len(),
+            Datagram::Challenge(c) => {
+                let padded = body
+                    .get_mut(..CHALLENGE_LEN - 1)
+                    .ok_or(lightcone::Error::BufferTooSmall)?;
+                padded.fill(0);
+                let (head, _) = padded
+                    .split_at_mut_checked(Challenge::MAX_SIZE)
+                    .ok_or(lightcone::Error::BufferTooSmall)?;
+                if c.encode(head)?.len() != Challenge::MAX_SIZE {
+                    // A challenge always encodes to its fixed size; never send a short one.
+                    return Err(lightcone::Error::Malformed);
+                }
+                padded.len()
+            }
             Datagram::Response(r) => r.encode(body)?.len(),
             Datagram::CertificateRequest => {
                 let padding = body
@@ -167,6 +199,29 @@ mod tests {
         assert!(framed(Challenge::MAX_SIZE) <= MAX_DATAGRAM);
         assert!(framed(Response::MAX_SIZE) <= MAX_DATAGRAM);
         assert!(framed(DeviceCertificate::MAX_SIZE) <= MAX_DATAGRAM);
+        // A response is never larger than the challenge that asked for it.
+        assert!(framed(Response::MAX_SIZE) <= CHALLENGE_LEN);
+    }
+
+    #[test]
+    fn challenges_are_padded_to_the_largest_response() {
+        let c = Challenge {
+            version: lightcone::PROTOCOL_VERSION,
+            landmark_id: lightcone::LandmarkId::from([1; 16]),
+            chip_id: lightcone::ChipId::from([2; 16]),
+            nonce: lightcone::Nonce(lightcone::wire::Bytes([3; 32])),
+        };
+        let bytes = Datagram::Challenge(c).to_vec();
+        assert_eq!(bytes.len(), CHALLENGE_LEN);
+        assert_eq!(CHALLENGE_LEN, 151, "docs/operators.md states this size");
+        assert_eq!(Datagram::decode(&bytes), Ok(Datagram::Challenge(c)));
+        // The bare challenge (66 bytes, the old framing) and a short or dirty padding are refused.
+        let bare = [&[TAG_CHALLENGE][..], &c.to_vec()].concat();
+        assert!(Datagram::decode(&bare).is_err());
+        assert!(Datagram::decode(&bytes[..CHALLENGE_LEN - 1]).is_err());
+        let mut dirty = bytes.clone();
+        dirty[CHALLENGE_LEN - 1] = 1;
+        assert!(Datagram::decode(&dirty).is_err());
     }
 
     #[test]

@@ -36,11 +36,16 @@ pub enum DiscardReason {
     BadCertificate,
     /// The local signer failed while answering.
     SignerFailed,
+    /// A valid challenge over its source's rate limit (each answer costs the chip a signature
+    /// and a counter step).
+    RateLimited,
+    /// A valid challenge over the agent's rate limit for all sources together.
+    Overloaded,
 }
 
 impl DiscardReason {
     /// Every reason, in counter order.
-    pub const ALL: [DiscardReason; 14] = [
+    pub const ALL: [DiscardReason; 16] = [
         DiscardReason::Empty,
         DiscardReason::Oversized,
         DiscardReason::UnknownTag,
@@ -55,6 +60,8 @@ impl DiscardReason {
         DiscardReason::BadSignature,
         DiscardReason::BadCertificate,
         DiscardReason::SignerFailed,
+        DiscardReason::RateLimited,
+        DiscardReason::Overloaded,
     ];
 
     /// A short stable name, used in reports.
@@ -74,6 +81,8 @@ impl DiscardReason {
             DiscardReason::BadSignature => "bad-signature",
             DiscardReason::BadCertificate => "bad-certificate",
             DiscardReason::SignerFailed => "signer-failed",
+            DiscardReason::RateLimited => "rate-limited",
+            DiscardReason::Overloaded => "overloaded",
         }
     }
 
@@ -93,6 +102,8 @@ impl DiscardReason {
             DiscardReason::BadSignature => 11,
             DiscardReason::BadCertificate => 12,
             DiscardReason::SignerFailed => 13,
+            DiscardReason::RateLimited => 14,
+            DiscardReason::Overloaded => 15,
         }
     }
 }

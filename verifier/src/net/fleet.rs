@@ -99,8 +99,12 @@ impl Fleet {
             path: path.to_path_buf(),
             reason,
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| NetError::io(path.display().to_string(), e))?;
+        let text = crate::bounded_file::read_to_string(
+            path,
+            crate::bounded_file::CONFIG_MAX,
+            crate::bounded_file::Links::Follow,
+        )
+        .map_err(|e| NetError::io(path.display().to_string(), e))?;
         let file: FleetFile = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut chips = Vec::with_capacity(file.chips.len());

@@ -13,6 +13,7 @@
 //! - [`fleet`]: a fleet file and probing a list of chips on a schedule.
 //! - [`logbook`]: a landmark's appends to the transparency log (certificates, then measurements).
 //! - [`discard`]: why a datagram was dropped, and counters of each reason.
+//! - [`rate`]: a chip agent's rate limits, per source and in all.
 
 pub mod chip_agent;
 pub mod datagram;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod fleet;
 pub mod logbook;
 pub mod probe;
+pub mod rate;
 pub mod relay;
 
 pub use chip_agent::{AgentCounters, AgentHandle, ChipAgent};
@@ -29,7 +31,8 @@ pub use discard::{DiscardCounts, DiscardReason};
 pub use error::NetError;
 pub use logbook::{probe_records, Logbook};
 pub use probe::{ProbeConfig, ProbeReport, Prober};
-pub use relay::{Relay, RelayConfig, RouteSpec};
+pub use rate::RateLimits;
+pub use relay::{Relay, RelayConfig, RelayLimits, RouteSpec};
 
 /// Whether a receive error only means nothing arrived before the socket's read timeout (or a
 /// signal interrupted the wait): receive loops go on without counting it as an error.

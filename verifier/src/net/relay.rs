@@ -8,6 +8,12 @@
 //!
 //! Release times are kept by one scheduler thread per [`Relay`] (sleep on a condition variable,
 //! then a short spin for precision), so one relay serves hundreds of routes.
+//!
+//! Bounded under any traffic ([`RelayLimits`]): each route tracks at most
+//! [`MAX_CLIENTS_PER_ROUTE`] clients, and when a new one arrives with the table full, the least
+//! recently active client idle for at least `client_idle` is evicted (its socket and thread
+//! end) so new clients are never locked out for good; the delay queue holds at most
+//! `queue_bytes` of datagrams. Everything dropped is counted by reason.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -54,6 +60,28 @@ pub struct RouteSpec {
     pub config: RelayConfig,
 }
 
+/// What a relay holds at most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RelayLimits {
+    /// Clients tracked per route (each has an upstream socket and a thread).
+    pub max_clients_per_route: usize,
+    /// A client silent (both ways) this long may be evicted for a new one.
+    pub client_idle: Duration,
+    /// Bytes of datagrams waiting in the delay queue, all routes together.
+    pub queue_bytes: usize,
+}
+
+impl Default for RelayLimits {
+    /// 64 clients per route, evictable after 2 s of silence, 16 MiB queued.
+    fn default() -> Self {
+        RelayLimits {
+            max_clients_per_route: MAX_CLIENTS_PER_ROUTE,
+            client_idle: Duration::from_secs(2),
+            queue_bytes: 16 << 20,
+        }
+    }
+}
+
 /// Counters of a relay, all routes together.
 #[derive(Debug, Default)]
 pub struct RelayCounters {
@@ -61,8 +89,14 @@ pub struct RelayCounters {
     pub forwarded: AtomicU64,
     /// Datagrams returned target → client.
     pub returned: AtomicU64,
-    /// Datagrams dropped (reply from a stranger, too many clients, socket errors).
+    /// Datagrams dropped, for any reason (the counters below, stranger replies, socket errors).
     pub dropped: AtomicU64,
+    /// Of `dropped`: the delay queue was full.
+    pub dropped_queue_full: AtomicU64,
+    /// Of `dropped`: a new client while every tracked one was recently active.
+    pub dropped_no_client_slot: AtomicU64,
+    /// Idle clients evicted to make room for new ones.
+    pub clients_evicted: AtomicU64,
 }
 
 struct Pending {
@@ -95,6 +129,8 @@ impl Ord for Pending {
 struct Queue {
     heap: BinaryHeap<Reverse<Pending>>,
     seq: u64,
+    /// Bytes of the datagrams in `heap`.
+    bytes: usize,
 }
 
 struct Shared {
@@ -102,6 +138,7 @@ struct Shared {
     wake: Condvar,
     stop: AtomicBool,
     counters: RelayCounters,
+    limits: RelayLimits,
 }
 
 impl Shared {
@@ -116,6 +153,15 @@ impl Shared {
     ) {
         let release = received + config.delay + jitter(config.jitter);
         let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if q.bytes.saturating_add(bytes.len()) > self.limits.queue_bytes {
+            drop(q);
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        q.bytes = q.bytes.saturating_add(bytes.len());
         q.seq = q.seq.wrapping_add(1);
         let seq = q.seq;
         q.heap.push(Reverse(Pending {
@@ -152,13 +198,19 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Binds every route's listen socket and starts forwarding.
+    /// Binds every route's listen socket and starts forwarding, with the default limits.
     pub fn start(routes: &[RouteSpec]) -> Result<Relay, NetError> {
+        Relay::start_with(routes, RelayLimits::default())
+    }
+
+    /// [`Relay::start`] with explicit limits.
+    pub fn start_with(routes: &[RouteSpec], limits: RelayLimits) -> Result<Relay, NetError> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             counters: RelayCounters::default(),
+            limits,
         });
         let threads = Arc::new(Mutex::new(Vec::new()));
         let mut relay = Relay {
@@ -235,10 +287,10 @@ fn spawn(
         .stack_size(STACK)
         .spawn(f)
         .map_err(|e| NetError::io("spawning a relay thread", e))?;
-    threads
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(handle);
+    let mut threads = threads.lock().unwrap_or_else(PoisonError::into_inner);
+    // Threads of evicted clients have ended: dropping their handles releases them.
+    threads.retain(|t| !t.is_finished());
+    threads.push(handle);
     Ok(())
 }
 
@@ -260,7 +312,7 @@ fn listen_loop(
     route: RouteSpec,
 ) {
     let mut buf = vec![0u8; RELAY_BUF];
-    let mut upstream: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+    let mut upstream: HashMap<SocketAddr, Upstream> = HashMap::new();
     while !shared.stopped() {
         let (n, client) = match listen.recv_from(&mut buf) {
             Ok(got) => got,
@@ -271,18 +323,37 @@ fn listen_loop(
             }
         };
         let received = Instant::now();
-        let socket = match upstream.get(&client) {
-            Some(s) => Arc::clone(s),
-            None => match new_upstream(shared, threads, listen, client, route, upstream.len()) {
-                Some(s) => {
-                    upstream.insert(client, Arc::clone(&s));
-                    s
-                }
-                None => {
+        let known = upstream
+            .get(&client)
+            .map(|u| (Arc::clone(&u.socket), Arc::clone(&u.active)));
+        let socket = match known {
+            Some((s, active)) => {
+                active.touch();
+                s
+            }
+            None => {
+                if upstream.len() >= shared.limits.max_clients_per_route.max(1)
+                    && !evict_idle(shared, &mut upstream, received)
+                {
                     shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .counters
+                        .dropped_no_client_slot
+                        .fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-            },
+                match new_upstream(shared, threads, listen, client, route) {
+                    Some(u) => {
+                        let s = Arc::clone(&u.socket);
+                        upstream.insert(client, u);
+                        s
+                    }
+                    None => {
+                        shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                }
+            }
         };
         shared.schedule(
             &socket,
@@ -295,6 +366,62 @@ fn listen_loop(
     }
 }
 
+/// When a client was last active (either way), shared by the listen loop and its thread.
+#[derive(Debug)]
+struct Activity {
+    since: Instant,
+    /// Nanoseconds after `since` of the last datagram.
+    last_ns: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            since: Instant::now(),
+            last_ns: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        self.last_ns
+            .store(duration_ns(self.since.elapsed()), Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        self.since + Duration::from_nanos(self.last_ns.load(Ordering::Relaxed))
+    }
+}
+
+/// One client's socket toward the target; its thread ends when `closed` is set.
+struct Upstream {
+    socket: Arc<UdpSocket>,
+    active: Arc<Activity>,
+    closed: Arc<AtomicBool>,
+}
+
+/// Evicts the least recently active client if it has been idle for the route's
+/// `client_idle`; whether one was evicted.
+fn evict_idle(shared: &Shared, upstream: &mut HashMap<SocketAddr, Upstream>, now: Instant) -> bool {
+    let Some((client, last)) = upstream
+        .iter()
+        .map(|(c, u)| (*c, u.active.last()))
+        .min_by_key(|(_, last)| *last)
+    else {
+        return false;
+    };
+    if now.saturating_duration_since(last) < shared.limits.client_idle {
+        return false;
+    }
+    if let Some(u) = upstream.remove(&client) {
+        u.closed.store(true, Ordering::Relaxed);
+    }
+    shared
+        .counters
+        .clients_evicted
+        .fetch_add(1, Ordering::Relaxed);
+    true
+}
+
 /// A socket toward the target for one client, with a thread returning the target's replies.
 fn new_upstream(
     shared: &Arc<Shared>,
@@ -302,20 +429,20 @@ fn new_upstream(
     listen: &Arc<UdpSocket>,
     client: SocketAddr,
     route: RouteSpec,
-    clients: usize,
-) -> Option<Arc<UdpSocket>> {
-    if clients >= MAX_CLIENTS_PER_ROUTE {
-        return None;
-    }
+) -> Option<Upstream> {
     let socket = UdpSocket::bind(unspecified_like(route.forward)).ok()?;
     socket.set_read_timeout(Some(POLL)).ok()?;
     let socket = Arc::new(socket);
+    let active = Arc::new(Activity::new());
+    let closed = Arc::new(AtomicBool::new(false));
     let (sh, up, back) = (Arc::clone(shared), Arc::clone(&socket), Arc::clone(listen));
+    let (act, done) = (Arc::clone(&active), Arc::clone(&closed));
     spawn(threads, format!("relay-up-{client}"), move || {
         let mut buf = vec![0u8; RELAY_BUF];
-        while !sh.stopped() {
+        while !sh.stopped() && !done.load(Ordering::Relaxed) {
             match up.recv_from(&mut buf) {
                 Ok((n, from)) if from == route.forward => {
+                    act.touch();
                     let received = Instant::now();
                     sh.schedule(
                         &back,
@@ -337,7 +464,11 @@ fn new_upstream(
         }
     })
     .ok()?;
-    Some(socket)
+    Some(Upstream {
+        socket,
+        active,
+        closed,
+    })
 }
 
 /// Releases scheduled datagrams at their release time: sleeps on the condition variable, then
@@ -360,6 +491,7 @@ fn scheduler(shared: &Shared) {
             }
             Some(release) if release <= now => {
                 if let Some(Reverse(p)) = q.heap.pop() {
+                    q.bytes = q.bytes.saturating_sub(p.bytes.len());
                     drop(q);
                     let counter = if p.socket.send_to(&p.bytes, p.to).is_err() {
                         &shared.counters.dropped

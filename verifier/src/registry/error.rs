@@ -69,9 +69,12 @@ pub enum RegistryError {
 impl RegistryError {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        RegistryError::Io {
-            path: path.into(),
-            source,
+        let path = path.into();
+        match crate::bounded_file::refusal(&source) {
+            Some(&crate::bounded_file::Refused::InsecureMode { mode }) => {
+                RegistryError::InsecurePermissions { path, mode }
+            }
+            _ => RegistryError::Io { path, source },
         }
     }
 

@@ -4,9 +4,7 @@
 //! Loading refuses a file that group or others may read, and anything but the exact format; the
 //! seed is zeroized.
 
-use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
@@ -24,11 +22,18 @@ pub fn generate_key() -> SigningKey {
 
 /// Writes `key` to a new file at `path` with mode 0600; refuses to replace an existing file.
 pub fn write_secret_key(path: &Path, key: &SigningKey) -> Result<(), RegistryError> {
-    let text = Zeroizing::new(format!(
-        "{SECRET_KEY_HEADER}\n{}\n",
-        hex::encode(key.to_bytes())
-    ));
-    crate::secret_file::create(path, text.as_bytes()).map_err(|e| {
+    // Every copy of the seed is zeroized: its bytes, its hex digits and the file's text, which
+    // is sized once so it never reallocates (a reallocation would leave a copy behind).
+    let seed = Zeroizing::new(key.to_bytes());
+    let mut digits = Zeroizing::new([0u8; 64]);
+    hex::encode_to_slice(seed.as_slice(), digits.as_mut_slice())
+        .map_err(|_| RegistryError::malformed(path, "internal: seed encoding"))?;
+    let mut text = Zeroizing::new(Vec::with_capacity(SECRET_KEY_HEADER.len() + 66));
+    text.extend_from_slice(SECRET_KEY_HEADER.as_bytes());
+    text.push(b'\n');
+    text.extend_from_slice(digits.as_slice());
+    text.push(b'\n');
+    crate::secret_file::create(path, &text).map_err(|e| {
         if e.kind() == ErrorKind::AlreadyExists {
             RegistryError::AlreadyExists {
                 path: path.to_path_buf(),
@@ -41,15 +46,9 @@ pub fn write_secret_key(path: &Path, key: &SigningKey) -> Result<(), RegistryErr
 
 /// Reads a secret key file written by [`write_secret_key`].
 pub fn read_secret_key(path: &Path) -> Result<SigningKey, RegistryError> {
-    let meta = fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(RegistryError::InsecurePermissions {
-            path: path.to_path_buf(),
-            mode,
-        });
-    }
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| RegistryError::io(path, e))?);
+    // Opened once; the mode is checked on the open file (see `bounded_file::read_secret`).
+    let text =
+        crate::bounded_file::read_secret_text(path).map_err(|e| RegistryError::io(path, e))?;
     let bad = |reason: &str| RegistryError::malformed(path, reason);
     let rest = text
         .strip_prefix(SECRET_KEY_HEADER)
@@ -71,6 +70,8 @@ pub fn read_secret_key(path: &Path) -> Result<SigningKey, RegistryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn roundtrip_mode_and_refusals() {

@@ -118,7 +118,12 @@ pub fn parse_public_key(text: &str, path: &Path) -> Result<PublicKey, RegistryEr
 
 /// Reads a TOML file into `T`, naming the file in errors.
 pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RegistryError> {
-    let text = fs::read_to_string(path).map_err(|e| RegistryError::io(path, e))?;
+    let text = crate::bounded_file::read_to_string(
+        path,
+        crate::bounded_file::CONFIG_MAX,
+        crate::bounded_file::Links::Follow,
+    )
+    .map_err(|e| RegistryError::io(path, e))?;
     toml::from_str(&text).map_err(|e| RegistryError::malformed(path, e.to_string()))
 }
 

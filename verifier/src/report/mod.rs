@@ -57,7 +57,7 @@ pub(crate) fn kind_meaning(kind: FindingKind) -> &'static str {
         }
         FindingKind::InvalidSignature => "a landmark or chip signature failed",
         FindingKind::TimestampOutOfRange => {
-            "a measurement's time is outside its certificates' validity"
+            "a measurement's time is outside its certificates' validity or after the audit time"
         }
         FindingKind::NonceReuse => "the same challenge appears more than once (replay)",
         FindingKind::CounterRollback => {
@@ -88,6 +88,7 @@ pub(crate) fn kind_meaning(kind: FindingKind) -> &'static str {
         FindingKind::UncorroboratedEvidence => {
             "a region rests on one operator's word: what a lying operator looks like"
         }
+        FindingKind::StaleLog => "the log's newest measurement is older than the freshness window",
     }
 }
 

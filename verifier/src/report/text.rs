@@ -9,6 +9,30 @@ use std::fmt::Write as _;
 /// Longest line the summary writes, in characters.
 pub const WIDTH: usize = 96;
 
+/// Findings of one kind the terminal summary lists (the reports list up to
+/// [`crate::audit::capped::FINDINGS_PER_KIND`]).
+const TEXT_FINDINGS_PER_KIND: usize = 10;
+
+/// A stale log is said before anything else: no chip can be verified from it.
+fn stale_log_banner(o: &mut String, report: &AuditReport) {
+    let Some(stale) = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::StaleLog)
+    else {
+        return;
+    };
+    line(o, "", &"!".repeat(WIDTH));
+    line(
+        o,
+        "",
+        "!! STALE LOG: THIS LOG HAS NOT BEEN UPDATED WITHIN THE FRESHNESS WINDOW.",
+    );
+    line(o, "", &format!("!! {}.", stale.detail));
+    line(o, "", &"!".repeat(WIDTH));
+    line(o, "", "");
+}
+
 /// The audit as a plain-text summary: log, policy (with a loud warning if the speed is below c),
 /// counts, chips by status, every chip that is not verified with its reason, fraud signals
 /// grouped by kind, and landmark health. Lines are at most [`WIDTH`] characters.
@@ -18,9 +42,14 @@ pub fn summary(report: &AuditReport) -> String {
     line(
         o,
         "",
-        &format!("lightcone audit at {}", utc(report.audit_time_ns)),
+        &format!(
+            "lightcone audit at {} ({})",
+            utc(report.audit_time_ns),
+            report.audit_time_from.describe()
+        ),
     );
     line(o, "", "");
+    stale_log_banner(o, report);
     let log = &report.log;
     line(o, "log", &format!("{} · {} entries", log.origin, log.size));
     line(o, "root", &log.root_hash);
@@ -185,7 +214,7 @@ pub fn summary(report: &AuditReport) -> String {
                     kind_meaning(*kind)
                 ),
             );
-            for f in list {
+            for f in list.iter().take(TEXT_FINDINGS_PER_KIND) {
                 let mut who = Vec::new();
                 if let Some(i) = f.log_index {
                     who.push(format!("entry {i}"));
@@ -202,6 +231,16 @@ pub fn summary(report: &AuditReport) -> String {
                     format!("{}: ", who.join(", "))
                 };
                 line(o, "", &format!("  - {who}{}", f.detail));
+            }
+            if list.len() > TEXT_FINDINGS_PER_KIND {
+                line(
+                    o,
+                    "",
+                    &format!(
+                        "  … {} more listed in the JSON and HTML reports",
+                        list.len() - TEXT_FINDINGS_PER_KIND
+                    ),
+                );
             }
         }
     }
