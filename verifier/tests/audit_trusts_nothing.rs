@@ -26,8 +26,7 @@ const CHIP_AT: (f64, f64) = (50.12, 8.70);
 const POLICY: &str = r#"
 permitted = ["*"]
 forbidden = ["CN", "RU"]
-[audit]
-min_landmarks = 2
+faulty_operators = 1
 "#;
 
 fn lightcone(args: &[&str]) -> std::process::Output {

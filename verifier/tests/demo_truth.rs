@@ -48,7 +48,10 @@ fn demo_findings_match_the_ground_truth() {
     }
     assert_eq!(c.flagged_landmarks, vec![c.mispositioned_landmark.clone()]);
     assert!(
-        c.decidable >= 15,
+        // With one faulty operator tolerated, a chip is decidable only where two operators'
+        // landmarks each prove it (9 of 32 honest chips for seed 7; 21 when every landmark
+        // was trusted).
+        c.decidable >= 8,
         "too few decidable honest chips: {}",
         c.decidable
     );
