@@ -534,3 +534,120 @@ fn feasible_region_summary_is_conservative() {
         }
     }
 }
+
+/// The referee with lying operators: each scenario's honest caps are spread over 2–6
+/// operators, and up to `f` (1 or 2) of them have their caps replaced by lies: any centre, any
+/// radius, often a tiny cap at an allowed city far away ("the chip is next to me"). The true
+/// position is excluded by at most `f` operators, so it lies in F_f: the engine may never call
+/// a scenario `compliant` when the truth is not allowed, nor `violation` when it is, nor
+/// `inconsistent`. Also measures how often a clear-cut honest scenario (F_0 and 20 km around
+/// it allowed) stays compliant when one operator may lie: the price of tolerance.
+#[test]
+fn referee_with_lying_operators_never_certifies_a_disallowed_truth() {
+    use lightcone_verifier::geo::evaluate_tolerant;
+    let world = World::embedded();
+    let n = scenario_count();
+    let (mut checked, mut truth_disallowed, mut compliant_with_liars) = (0usize, 0usize, 0usize);
+    let (mut clear_cut, mut clear_f0, mut clear_f1) = (0usize, 0usize, 0usize);
+    for i in 0..n {
+        let mut rng = Rng(0x7475_7468_6c69_6573 ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let sc = random_scenario(&mut rng, world);
+        let operators = 2 + rng.below(5);
+        let mut groups: Vec<Vec<Cap>> = vec![Vec::new(); operators];
+        for (k, c) in sc.caps.iter().enumerate() {
+            // Every operator gets at least one cap when there are enough.
+            let o = if k < operators {
+                k
+            } else {
+                rng.below(operators)
+            };
+            groups[o].push(*c);
+        }
+        groups.retain(|g| !g.is_empty());
+        let honest_groups = groups.clone();
+        let f = 1 + rng.below(2).min(groups.len().saturating_sub(1));
+        for liar in 0..f.min(groups.len()) {
+            let lies = 1 + rng.below(3);
+            groups[liar] = (0..lies)
+                .map(|_| {
+                    let (lat, lon) = if rng.below(2) == 0 {
+                        CITIES[rng.below(CITIES.len())]
+                    } else {
+                        let z = rng.range(-1.0, 1.0);
+                        (z.asin().to_degrees(), rng.range(-180.0, 180.0))
+                    };
+                    let r = 1_000.0 * (5_000.0f64).powf(rng.unit());
+                    Cap::new(lat, lon, r).unwrap()
+                })
+                .collect();
+        }
+        let v = evaluate_tolerant(world, &sc.policy, &groups, f).unwrap();
+        let (truth_ok, _) = sc.policy.classify(world, sc.truth.0, sc.truth.1);
+        let ctx = || {
+            format!(
+                "scenario {i}: truth {:?}, policy {:?}, f {f}, groups {groups:?}, verdict {v:?}",
+                sc.truth, sc.label
+            )
+        };
+        checked += 1;
+        truth_disallowed += usize::from(!truth_ok);
+        assert_ne!(
+            v.verdict.kind,
+            VerdictKind::Inconsistent,
+            "truth excluded: {}",
+            ctx()
+        );
+        if !truth_ok {
+            assert_ne!(v.verdict.kind, VerdictKind::Compliant, "UNSOUND: {}", ctx());
+        } else {
+            assert_ne!(v.verdict.kind, VerdictKind::Violation, "UNSOUND: {}", ctx());
+            compliant_with_liars += usize::from(v.verdict.kind == VerdictKind::Compliant);
+        }
+        if let Some(w) = &v.verdict.witness {
+            assert!(
+                !sc.policy.classify(world, w.lat, w.lon).0,
+                "witness allowed: {}",
+                ctx()
+            );
+        }
+        // The price of tolerance on honest evidence (each cap its own operator).
+        let all: Vec<Cap> = honest_groups.iter().flatten().copied().collect();
+        let grown = samples(&mut rng, &all, 20_000.0, 60, &[sc.truth]);
+        if grown
+            .iter()
+            .all(|&(lat, lon)| sc.policy.classify(world, lat, lon).0)
+            && !any_vertex_within(&all, 20_000.0, &disallowed_vertices(world, &sc.policy))
+        {
+            clear_cut += 1;
+            let own: Vec<Vec<Cap>> = all.iter().map(|c| vec![*c]).collect();
+            let kind = |f| {
+                evaluate_tolerant(world, &sc.policy, &own, f)
+                    .unwrap()
+                    .verdict
+                    .kind
+            };
+            clear_f0 += usize::from(kind(0) == VerdictKind::Compliant);
+            clear_f1 += usize::from(kind(1) == VerdictKind::Compliant);
+        }
+    }
+    let share = |a: usize, b: usize| {
+        if b == 0 {
+            100.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    println!(
+        "referee with liars: {checked} scenarios ({truth_disallowed} with the truth not allowed), 0 unsound; \
+         compliant despite liars {compliant_with_liars}; clear-cut honest {clear_cut}: compliant at f=0 {:.1} %, at f=1 {:.1} %",
+        share(clear_f0, clear_cut),
+        share(clear_f1, clear_cut)
+    );
+    assert!(
+        truth_disallowed > checked / 10,
+        "too few disallowed truths to test anything"
+    );
+    if clear_cut >= 50 {
+        assert!(share(clear_f0, clear_cut) >= 95.0);
+    }
+}
