@@ -127,6 +127,14 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
             escape(&speed(p.speed_m_per_s))
         );
     }
+    if let Some(km) = p.self_reported_worst_case_km {
+        let _ = write!(
+            h,
+            "<div class=\"warn\">⚠ WARNING: self-reported processing time is credited (policy \
+             opt-in). The chip's owner controls that clock: each cap may be up to {km:.0} km too \
+             small.</div>"
+        );
+    }
 
     // Log and policy facts.
     h.push_str("<dl class=\"facts\">");
@@ -170,6 +178,18 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
             "self-reported time credited"
         } else {
             "not credited"
+        },
+    );
+    fact(
+        &mut h,
+        "Faulty operators tolerated",
+        &if p.faulty_operators == 0 {
+            "0 (every landmark is trusted)".to_owned()
+        } else {
+            format!(
+                "{0}: verdicts hold whatever {0} landmark operator(s) sign",
+                p.faulty_operators
+            )
         },
     );
     let c = &report.counts;
@@ -365,15 +385,26 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
         h.push_str("<p class=\"none\">No landmark certificate in the log.</p>");
     } else {
         h.push_str(
-            "<table><tr><th>Landmark</th><th>Status</th><th>Position</th><th>±</th>\
-             <th>Measurements</th><th>Cross-checks failed / run</th><th>Reason</th></tr>",
+            "<table><tr><th>Landmark</th><th>Operator</th><th>Status</th><th>Position</th><th>±</th>\
+             <th>Confirmed within</th><th>Measurements</th><th>Cross-checks failed / run</th>\
+             <th>Reason</th></tr>",
         );
         for l in &report.landmarks {
             let class = if l.status == "ok" { "verified" } else { "bad" };
+            let confirmed = l.confirmed_within_m.map_or_else(
+                || format!("unconfirmed ({} other operator(s))", l.confirming_operators),
+                |m| {
+                    format!(
+                        "{:.0} km ({} operators)",
+                        m / 1000.0,
+                        l.confirming_operators
+                    )
+                },
+            );
             let _ = write!(
                 h,
-                "<tr id=\"landmark-{0}\"><td class=\"id\">{0}</td><td class=\"st {class}\">{1}</td>\
-                 <td class=\"nw\">{2}</td><td class=\"n\">{3} m</td><td class=\"n\">{4}</td>\
+                "<tr id=\"landmark-{0}\"><td class=\"id\">{0}</td><td>{8}</td><td class=\"st {class}\">{1}</td>\
+                 <td class=\"nw\">{2}</td><td class=\"n\">{3} m</td><td>{9}</td><td class=\"n\">{4}</td>\
                  <td class=\"n\">{5} / {6}</td><td>{7}</td></tr>",
                 escape(&l.landmark_id),
                 escape(&l.status),
@@ -382,7 +413,9 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
                 l.measurements,
                 l.cross_checks.1,
                 l.cross_checks.0,
-                escape(l.reason.as_deref().unwrap_or(""))
+                escape(l.reason.as_deref().unwrap_or("")),
+                escape(&l.operator),
+                escape(&confirmed)
             );
         }
         h.push_str("</table>");
@@ -394,20 +427,24 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
         h.push_str("<p class=\"none\">No chip in the log.</p>");
     } else {
         h.push_str(
-            "<table><tr><th>Chip</th><th>Status</th><th>Model</th><th>Latest epoch</th>\
+            "<table><tr><th>Chip</th><th>Status</th><th>Holds with</th><th>Model</th><th>Latest epoch</th>\
              <th>Verdict</th><th>Region</th><th>Measurements ok / rejected</th><th>Reason</th></tr>",
         );
         for chip in report.chips.iter().take(ALL_CHIPS_MAX) {
             let last = chip.epochs.last();
+            let robust = chip
+                .robustness
+                .map_or_else(|| "—".to_owned(), |f| format!("{f} operator(s) lying"));
             let _ =
                 write!(
                 h,
-                "<tr id=\"chip-{}\"><td class=\"id\">{}</td><td class=\"st {}\">{}</td><td>{}</td>\
+                "<tr id=\"chip-{}\"><td class=\"id\">{}</td><td class=\"st {}\">{}</td><td>{}</td><td>{}</td>\
                  <td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{} / {}</td><td>{}</td></tr>",
                 escape(&chip.chip_id),
                 escape(&chip.chip_id),
                 status_class(chip.status),
                 chip.status.as_str(),
+                escape(&robust),
                 escape(&model(chip)),
                 escape(&last.map(|e| utc(e.start_ns)).unwrap_or_else(|| "—".to_owned())),
                 escape(last.map_or("no epoch", |e| e.verdict.as_str())),
