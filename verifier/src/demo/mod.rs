@@ -1,7 +1,8 @@
 //! `lightcone demo`: the whole system for real on one machine, on an embedded default fleet.
 //!
-//! A vendor, a registry and a log are provisioned; 17 landmarks in real cities (one of them
-//! registered in Cairo while it really sits in Frankfurt) and 39 chips at real datacenter
+//! A vendor, a registry and a log are provisioned; 18 landmarks of four operators in real
+//! cities (one registered in Cairo while it really sits in Frankfurt, one in Seoul whose
+//! operator signs short RTTs for a smuggled chip) and 39 chips at real datacenter
 //! sites each get their own UDP endpoint on loopback. Every chip is reached through the delay
 //! relay with a one-way delay derived from its true geodesic distance to that landmark as the
 //! internet would show it (fibre at 2c/3, a path-stretch factor, jitter). Landmarks measure
