@@ -262,11 +262,20 @@ fn audit_here(
     }
     chips.sort_by(|a, b| a.chip_id.cmp(&b.chip_id));
     // Measurement findings were capped as they streamed in; the others join them under the
-    // same per-kind cap.
+    // same per-kind cap, in a fixed order (hash maps must not decide which are kept or shown).
+    let order = |a: &Finding, b: &Finding| {
+        (a.kind, a.log_index, &a.chip_id, &a.landmark_id, &a.detail).cmp(&(
+            b.kind,
+            b.log_index,
+            &b.chip_id,
+            &b.landmark_id,
+            &b.detail,
+        ))
+    };
+    findings.sort_by(order);
     measurement_findings.extend(findings);
     let mut findings = measurement_findings.finish();
-    findings
-        .sort_by(|a, b| (a.kind, a.log_index, &a.chip_id).cmp(&(b.kind, b.log_index, &b.chip_id)));
+    findings.sort_by(order);
 
     let landmarks = landmark_reports(&certs, &agg, &integrity, &excluded);
     let policy = options.policy;
