@@ -698,3 +698,45 @@ proptest! {
         prop_assert_eq!(base, again);
     }
 }
+
+// A landmark sold to another operator (re-certified, moved) whose old operator kept the key:
+// two lies dated either side of the hand-over, one under each certificate, must not count as
+// two operators.
+#[test]
+fn one_key_under_two_operators_is_one_party() {
+    let landmarks = [
+        (FRA_A, "old-owner"),
+        (TOKYO, "tokyo-ix"),
+        (SEOUL, "seoul-ix"),
+        (SINGAPORE, "sg-ix"),
+    ];
+    let mut a = Attack::new(22, &landmarks);
+    a.records.clear();
+    let hand_over_s = (T0_NS + 60_000_000_000) / 1_000_000_000;
+    let before = validity(long_validity().not_before, hand_over_s - 1);
+    let old = a
+        .fleet
+        .recertify_landmark(0, FRA_A, "old-owner", before)
+        .unwrap();
+    let after = validity(hand_over_s, long_validity().not_after);
+    let new = a
+        .fleet
+        .recertify_landmark(0, FRA_B, "new-owner", after)
+        .unwrap();
+    let mut records = vec![
+        LogRecord::LandmarkCertificate(old),
+        LogRecord::LandmarkCertificate(new),
+    ];
+    records.extend(a.fleet.certificate_records().into_iter().skip(1));
+    a.records = records;
+    let t = hand_over_s * 1_000_000_000;
+    a.lie(0, 120_000, t - 1_000_000_000);
+    a.lie(0, 120_000, t + 1_000_000_000);
+    for l in 1..4 {
+        a.honest(l, BEIJING, t + l as u64 * 1_000_000, 150_000_000);
+    }
+    let report = a.audit();
+    let c = chip(&report);
+    assert_ne!(c.status, ChipStatus::Verified, "{c:#?}");
+    assert_eq!(c.epochs[0].constraining_operators, 1, "{c:#?}");
+}

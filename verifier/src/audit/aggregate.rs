@@ -121,13 +121,9 @@ impl<'a> Aggregate<'a> {
     }
 
     /// Notes a rejected measurement of `chip`.
-    pub fn reject(&mut self, chip: Option<ChipId>, chip_at_fault: Option<ChipId>, why: &str) {
+    pub fn reject(&mut self, chip: Option<ChipId>) {
         if let Some(c) = chip {
             self.chips.entry(c).or_default().rejected += 1;
-        }
-        if let Some(c) = chip_at_fault {
-            let state = self.chips.entry(c).or_default();
-            state.invalid_reason.get_or_insert_with(|| why.to_owned());
         }
     }
 
@@ -221,7 +217,8 @@ impl<'a> Aggregate<'a> {
                 count: 0,
             });
         best.count = best.count.saturating_add(1);
-        if radius_m < best.radius_m {
+        // Ties go to the smaller RTT, so the report does not depend on log order.
+        if (radius_m, m.body.rtt_ns) < (best.radius_m, best.rtt_ns) {
             best.radius_m = radius_m;
             best.rtt_ns = m.body.rtt_ns;
         }

@@ -56,6 +56,10 @@ pub struct Certificates {
     pub chips: HashMap<ChipId, Vec<ChipCert>>,
     /// Landmark certificates by landmark id.
     pub landmarks: HashMap<LandmarkId, Vec<LandmarkCert>>,
+    /// Operator name → the operator it counts as: names linked by one landmark key (a
+    /// landmark re-certified to another operator, whose old operator may have kept the key)
+    /// are one party, represented by the smallest name of the group.
+    pub operator_group: HashMap<lightcone::OperatorName, lightcone::OperatorName>,
 }
 
 /// What the audit may assume about a chip's timing at one moment: the most conservative value
@@ -89,7 +93,8 @@ pub struct LandmarkView {
     pub position: lightcone::Position,
     /// Uncertainty that covers every valid certificate's position and uncertainty, metres.
     pub uncertainty_m: u64,
-    /// The operator every valid certificate names.
+    /// The operator every valid certificate names, as the party it counts as
+    /// ([`Certificates::operator_group`]).
     pub operator: lightcone::OperatorName,
 }
 
@@ -159,11 +164,11 @@ impl Certificates {
         let mut view = LandmarkView {
             position: first.position,
             uncertainty_m: u64::from(first.uncertainty_m),
-            operator: first.operator,
+            operator: self.party(first.operator),
         };
         let at = |p: lightcone::Position| (p.lat.degrees(), p.lon.degrees());
         for b in valid {
-            if b.operator != view.operator {
+            if self.party(b.operator) != view.operator {
                 return Err(format!(
                     "certificates valid at {unix_s} name two operators ({:?} and {:?})",
                     view.operator.as_str(),
@@ -176,6 +181,44 @@ impl Certificates {
             view.uncertainty_m = view.uncertainty_m.max(reach);
         }
         Ok(Some(view))
+    }
+
+    /// The party an operator name counts as.
+    pub fn party(&self, name: lightcone::OperatorName) -> lightcone::OperatorName {
+        self.operator_group.get(&name).copied().unwrap_or(name)
+    }
+
+    /// Links operator names that share a landmark key into one party each.
+    fn group_operators(&mut self) {
+        use lightcone::OperatorName;
+        let mut parent: std::collections::BTreeMap<OperatorName, OperatorName> =
+            std::collections::BTreeMap::new();
+        fn root(
+            parent: &std::collections::BTreeMap<OperatorName, OperatorName>,
+            mut x: OperatorName,
+        ) -> OperatorName {
+            while let Some(&p) = parent.get(&x) {
+                if p == x {
+                    break;
+                }
+                x = p;
+            }
+            x
+        }
+        for list in self.landmarks.values() {
+            let mut names = list.iter().map(|c| c.cert.body.operator);
+            let Some(first) = names.next() else { continue };
+            parent.entry(first).or_insert(first);
+            for n in names {
+                parent.entry(n).or_insert(n);
+                let (a, b) = (root(&parent, first), root(&parent, n));
+                // The smaller name becomes the root, so the result is order-independent.
+                let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                parent.insert(hi, lo);
+            }
+        }
+        let names: Vec<OperatorName> = parent.keys().copied().collect();
+        self.operator_group = names.into_iter().map(|n| (n, root(&parent, n))).collect();
     }
 
     /// Chips certified by more than one vendor root: each vendor is trusted for its own chips
@@ -282,6 +325,7 @@ pub fn read_certificates(
     for list in certs.landmarks.values_mut() {
         list.sort_by_cached_key(|c| Wire::to_vec(&c.cert));
     }
+    certs.group_operators();
     Ok(certs)
 }
 

@@ -42,12 +42,11 @@ pub struct Accepted {
 pub enum Outcome {
     /// Every check passed.
     Accepted(Accepted),
-    /// Rejected, with the finding that says why (and whether the chip is to blame).
+    /// Rejected, with the finding that says why. A rejected entry never blames the chip: every
+    /// entry is signed by a landmark, which may be faulty, so only the landmark answers for it.
     Rejected {
         /// What went wrong.
         finding: Finding,
-        /// The chip, when the failure is the chip's own (its signature or certificate).
-        chip_at_fault: Option<ChipId>,
         /// The chip the measurement was about, if decodable.
         chip: Option<ChipId>,
     },
@@ -155,11 +154,7 @@ fn check_chunk(
     let mut pending: Vec<Pending<'_>> = Vec::new();
     for (index, bytes) in chunk {
         let index = *index;
-        let reject = |kind,
-                      chip: Option<ChipId>,
-                      landmark: Option<LandmarkId>,
-                      at_fault: bool,
-                      detail: String| {
+        let reject = |kind, chip: Option<ChipId>, landmark: Option<LandmarkId>, detail: String| {
             Outcome::Rejected {
                 finding: Finding {
                     kind,
@@ -168,7 +163,6 @@ fn check_chunk(
                     log_index: Some(index),
                     detail,
                 },
-                chip_at_fault: if at_fault { chip } else { None },
                 chip,
             }
         };
@@ -184,7 +178,6 @@ fn check_chunk(
                         FindingKind::MalformedEntry,
                         None,
                         None,
-                        false,
                         format!("entry is not a log record: {e}"),
                     ),
                     0,
@@ -201,7 +194,6 @@ fn check_chunk(
                     FindingKind::TimestampOutOfRange,
                     Some(chip),
                     Some(landmark),
-                    false,
                     format!(
                         "measurement time {sent_ns} ns is after the audit time {audit_time_ns} ns"
                     ),
@@ -213,10 +205,7 @@ fn check_chunk(
         let (lm, responder, responder_key) = match certificates_for(certs, &m) {
             Ok(found) => found,
             Err((kind, why)) => {
-                out.push((
-                    reject(kind, Some(chip), Some(landmark), false, why.into()),
-                    0,
-                ));
+                out.push((reject(kind, Some(chip), Some(landmark), why.into()), 0));
                 continue;
             }
         };
@@ -228,7 +217,6 @@ fn check_chunk(
                     FindingKind::MalformedEntry,
                     Some(chip),
                     Some(landmark),
-                    false,
                     "cannot re-encode the signed body".into(),
                 ),
                 0,
@@ -276,10 +264,14 @@ fn check_chunk(
         let outcome = if landmark_ok && responder_ok {
             Outcome::Accepted(a)
         } else {
-            let (detail, at_fault) = if !landmark_ok {
-                ("landmark signature over the measurement is invalid", None)
+            // A bad chip signature inside a good landmark signature is the landmark's doing: it
+            // logged a response the chip never signed. Only the landmark is blamed.
+            let detail = if !landmark_ok {
+                "landmark signature over the measurement is invalid"
             } else {
-                ("chip signature over the response is invalid", Some(chip))
+                "chip signature over the response is invalid inside a valid landmark signature: \
+                 the measuring landmark logged a response the chip did not sign (the landmark is \
+                 blamed, not the chip)"
             };
             Outcome::Rejected {
                 finding: Finding {
@@ -289,7 +281,6 @@ fn check_chunk(
                     log_index: Some(a.index),
                     detail: detail.into(),
                 },
-                chip_at_fault: at_fault,
                 chip: Some(chip),
             }
         };

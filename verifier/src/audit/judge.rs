@@ -111,6 +111,24 @@ pub fn judge_chip(
         findings.append(&mut f);
     }
     epochs.sort_by_key(|e| e.start_ns);
+    // Exact robustness (a search above f) only where the report reads it: the latest
+    // compliant epoch.
+    if let Some(latest) = epochs.iter_mut().rev().find(|e| e.verdict == "compliant") {
+        let epoch = latest.start_ns / cx.rules.epoch_ns.max(1);
+        if let Some((_, bounds)) = epoch_list.iter().find(|(e, _)| *e == epoch) {
+            let (_, groups) = operator_groups(bounds);
+            let f = cx.policy.faulty_operators;
+            if let Ok(best) = geo::tolerant::robustness_above(
+                cx.world,
+                cx.policy,
+                &groups,
+                f,
+                latest.constraining_operators,
+            ) {
+                latest.robustness = Some(best);
+            }
+        }
+    }
 
     let travel = impossible_travel(&epochs, &state, cx.rules);
     findings.extend(
@@ -353,15 +371,9 @@ fn judge_epoch(
 ) -> (EpochReport, Vec<Finding>) {
     let start_ns = epoch.saturating_mul(cx.rules.epoch_ns);
     let faulty = cx.policy.faulty_operators;
-    let mut groups: BTreeMap<OperatorName, Vec<Cap>> = BTreeMap::new();
     let mut cap_reports = Vec::new();
     for ((id, position), best) in bounds {
         let (lat, lon) = (position.lat.degrees(), position.lon.degrees());
-        groups.entry(best.operator).or_default().push(Cap {
-            center_lat: lat,
-            center_lon: lon,
-            radius_m: best.radius_m as f64,
-        });
         cap_reports.push(CapReport {
             landmark_id: id.to_string(),
             operator: best.operator.as_str().to_owned(),
@@ -373,9 +385,8 @@ fn judge_epoch(
         });
     }
     cap_reports.sort_by(|a, b| (a.radius_m, &a.landmark_id).cmp(&(b.radius_m, &b.landmark_id)));
-    let operators: Vec<OperatorName> = groups.keys().copied().collect();
-    let groups: Vec<Vec<Cap>> = groups.into_values().collect();
-    let judged = geo::tolerant::judge_with_robustness(cx.world, cx.policy, &groups, faulty);
+    let (operators, groups) = operator_groups(bounds);
+    let judged = geo::tolerant::judge_with_robustness_below(cx.world, cx.policy, &groups, faulty);
     let mut findings = Vec::new();
     let (verdict, witness, constraining, robustness, region) = match judged {
         Ok((v, robustness)) => {
@@ -420,6 +431,22 @@ fn judge_epoch(
         region,
     };
     (report, findings)
+}
+
+/// An epoch's caps grouped by operator, in operator order.
+fn operator_groups(bounds: &[(CapKey, BestBound)]) -> (Vec<OperatorName>, Vec<Vec<Cap>>) {
+    let mut groups: BTreeMap<OperatorName, Vec<Cap>> = BTreeMap::new();
+    for ((_, position), best) in bounds {
+        groups.entry(best.operator).or_default().push(Cap {
+            center_lat: position.lat.degrees(),
+            center_lon: position.lon.degrees(),
+            radius_m: best.radius_m as f64,
+        });
+    }
+    (
+        groups.keys().copied().collect(),
+        groups.into_values().collect(),
+    )
 }
 
 /// When `F_f` is not compliant but trusting everyone would make it compliant (or would make it

@@ -178,16 +178,12 @@ fn audit_here(
                     }
                 }
             }
-            Outcome::Rejected {
-                finding,
-                chip_at_fault,
-                chip,
-            } => {
+            Outcome::Rejected { finding, chip } => {
                 if finding.kind != FindingKind::MalformedEntry {
                     measurements += 1;
                 }
                 rejected += 1;
-                agg.reject(chip, chip_at_fault, &finding.detail);
+                agg.reject(chip);
                 measurement_findings.push(finding);
             }
         },

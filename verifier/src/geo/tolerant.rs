@@ -66,18 +66,20 @@ pub fn evaluate_tolerant(
         });
     }
     let mut union = Union::default();
+    let mut settled = false;
     for subset in Combinations::new(n, n - faulty) {
         let caps: Vec<Cap> = subset
             .iter()
             .filter_map(|&i| active.get(i))
             .flat_map(|g| g.iter().copied())
             .collect();
-        let term = evaluate(world, policy, &caps)?;
-        if term.kind != VerdictKind::Inconsistent {
-            union.summaries.push(feasible_region_summary(&caps)?);
-        }
-        if union.add(term) {
-            break;
+        // Every term's region goes into the enclosing circle, also after the verdict is
+        // settled: a circle that missed a term could miss the chip (impossible travel).
+        let summary = feasible_region_summary(&caps)?;
+        let empty = summary.is_none();
+        union.summaries.push(summary);
+        if !settled && !empty {
+            settled = union.add(evaluate(world, policy, &caps)?);
         }
     }
     Ok(TolerantVerdict {
@@ -91,8 +93,24 @@ pub fn evaluate_tolerant(
 /// The verdict on `F_f` for `faulty` = f, and the robustness: the largest f' ≤
 /// [`MAX_FAULTY_OPERATORS`] for which `F_f'` is compliant (`None` if not even `F_0` is).
 /// Searches up from f when `F_f` is compliant, else down, so it costs little more than the
-/// verdict itself.
+/// verdict itself when `F_f` is not compliant.
 pub fn judge_with_robustness(
+    world: &World,
+    policy: &Policy,
+    groups: &[Vec<Cap>],
+    faulty: usize,
+) -> Result<(TolerantVerdict, Option<usize>), GeoError> {
+    let (v, at_least) = judge_with_robustness_below(world, policy, groups, faulty)?;
+    if v.verdict.kind == VerdictKind::Compliant {
+        let best = robustness_above(world, policy, groups, faulty, v.constraining)?;
+        return Ok((v, Some(best)));
+    }
+    Ok((v, at_least))
+}
+
+/// Like [`judge_with_robustness`], but for a compliant `F_f` the robustness returned is only
+/// the lower bound f (no search above it): for epochs whose exact robustness nobody reads.
+pub fn judge_with_robustness_below(
     world: &World,
     policy: &Policy,
     groups: &[Vec<Cap>],
@@ -100,18 +118,7 @@ pub fn judge_with_robustness(
 ) -> Result<(TolerantVerdict, Option<usize>), GeoError> {
     let v = evaluate_tolerant(world, policy, groups, faulty)?;
     if v.verdict.kind == VerdictKind::Compliant {
-        let mut best = faulty;
-        for f in faulty + 1..=MAX_FAULTY_OPERATORS {
-            if v.constraining <= f {
-                break;
-            }
-            // F_f only grows with f, and it is non-empty here: stop at the first non-compliant.
-            if evaluate_tolerant(world, policy, groups, f)?.verdict.kind != VerdictKind::Compliant {
-                break;
-            }
-            best = f;
-        }
-        return Ok((v, Some(best)));
+        return Ok((v, Some(faulty)));
     }
     for f in (0..faulty).rev() {
         if evaluate_tolerant(world, policy, groups, f)?.verdict.kind == VerdictKind::Compliant {
@@ -119,6 +126,29 @@ pub fn judge_with_robustness(
         }
     }
     Ok((v, None))
+}
+
+/// For `groups` compliant at `faulty`: the largest f ≥ `faulty` (≤ [`MAX_FAULTY_OPERATORS`],
+/// < `constraining`) that stays compliant.
+pub fn robustness_above(
+    world: &World,
+    policy: &Policy,
+    groups: &[Vec<Cap>],
+    faulty: usize,
+    constraining: usize,
+) -> Result<usize, GeoError> {
+    let mut best = faulty;
+    for f in faulty + 1..=MAX_FAULTY_OPERATORS {
+        if constraining <= f {
+            break;
+        }
+        // F_f only grows with f, and it is non-empty here: stop at the first non-compliant.
+        if evaluate_tolerant(world, policy, groups, f)?.verdict.kind != VerdictKind::Compliant {
+            break;
+        }
+        best = f;
+    }
+    Ok(best)
 }
 
 /// The largest f ≤ `max_f` (and ≤ [`MAX_FAULTY_OPERATORS`]) for which `F_f` is compliant, or
@@ -361,6 +391,29 @@ mod tests {
         let v = evaluate_tolerant(world, &policy(), &groups, 1).unwrap();
         assert_eq!(v.constraining, 1);
         assert_eq!(v.verdict.kind, VerdictKind::Inconclusive);
+    }
+
+    /// The enclosing circle covers every term, also the ones after the verdict was settled: a
+    /// liar's term that settles `inconclusive` first must not leave the honest term (and the
+    /// chip) outside the circle that impossible-travel checks use.
+    #[test]
+    fn the_enclosing_circle_covers_every_term() {
+        let world = World::embedded();
+        let seoul = (37.5665, 126.9780);
+        let groups = vec![
+            vec![cap((43.24, 76.89), 350.0)], // the liar: Almaty, straddling KZ/CN
+            vec![cap(FRANKFURT, 8_700.0)],
+            vec![cap((35.6762, 139.6503), 1_250.0)], // Tokyo
+        ];
+        let v = evaluate_tolerant(world, &policy(), &groups, 1).unwrap();
+        assert_eq!(v.verdict.kind, VerdictKind::Inconclusive);
+        let e = v.enclosing.unwrap();
+        let d = geodesic_upper_bound_m((e.center_lat, e.center_lon), seoul);
+        assert!(
+            d <= e.radius_m,
+            "Seoul {d} m from the centre, radius {} m",
+            e.radius_m
+        );
     }
 
     #[test]
