@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_lightcone");
 /// GNU time, to measure a command's peak memory.
 const TIME: &str = "/usr/bin/time";
-/// The issue asks for "within a second"; this leaves a margin for a loaded test machine (the
-/// figures measured are printed, and were far below it).
-const HOSTILE_FILE_SECONDS: f64 = 3.0;
+/// The issue's "within a second" (measured: at most 0.03 s in the debug build, printed by the
+/// sweep).
+const HOSTILE_FILE_SECONDS: f64 = 1.0;
 /// Peak resident memory allowed for a refused hostile file (the issue's 64 MB).
 const HOSTILE_FILE_RSS_KB: u64 = 64 * 1000;
 
