@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_lightcone");
 /// GNU time, to measure a command's peak memory.
 const TIME: &str = "/usr/bin/time";
-/// The issue asks for "within a second"; this leaves a margin for a loaded test machine (the
-/// figures measured are printed, and were far below it).
-const HOSTILE_FILE_SECONDS: f64 = 3.0;
+/// The issue's "within a second" (measured: at most 0.03 s in the debug build, printed by the
+/// sweep).
+const HOSTILE_FILE_SECONDS: f64 = 1.0;
 /// Peak resident memory allowed for a refused hostile file (the issue's 64 MB).
 const HOSTILE_FILE_RSS_KB: u64 = 64 * 1000;
 
@@ -750,4 +750,66 @@ fn a_closed_stdout_ends_the_command_quietly() {
         fs::read(dir.join("closed.checkpoint")).unwrap(),
         fs::read(dir.join("log/checkpoint")).unwrap()
     );
+}
+
+/// The evidence files of `lightcone evidence verify` (SPDM report, certificate chain, root):
+/// each replaced by a FIFO, a sparse 1 GiB file or a symlink to `/dev/zero` is refused at once,
+/// unread, by the function that reads it; and through the command (the report is read first)
+/// with exit 2, the file named.
+///
+/// Before this change the FIFO blocked forever and `/dev/zero` exhausted memory.
+#[test]
+fn hostile_evidence_files_are_refused_unread() {
+    use lightcone_verifier::bounded_file::{refusal, Refused};
+    use lightcone_verifier::evidence::{read_pem_certs, read_report_hex, read_root, EvidenceError};
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    for how in [Damage::Fifo, Damage::SparseGigabyte, Damage::DevZero] {
+        let case = dir.join(format!("{how:?}"));
+        fs::create_dir(&case).unwrap();
+        fs::write(case.join("evidence"), b"ordinary\n").unwrap();
+        assert!(damage(&case, "evidence", how, "evidence"));
+        let path = case.join("evidence");
+        let refused = |e: EvidenceError| match e {
+            EvidenceError::Io { source, .. } => refusal(&source).cloned(),
+            _ => None,
+        };
+        let start = Instant::now();
+        let results = [
+            read_report_hex(&path).map(drop),
+            read_pem_certs(&path).map(drop),
+            read_root(&path).map(drop),
+        ];
+        for r in results {
+            let why = refused(r.unwrap_err());
+            assert!(
+                matches!(
+                    why,
+                    Some(Refused::NotRegular(_)) | Some(Refused::TooLarge { .. })
+                ),
+                "{how:?}: {why:?}"
+            );
+        }
+        assert!(start.elapsed() < Duration::from_secs(1), "{how:?}");
+
+        let out = run(
+            &case,
+            &[
+                "evidence",
+                "verify",
+                "--spdm",
+                "evidence",
+                "--chain",
+                "chain.pem",
+                "--root",
+                "root.pem",
+            ],
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|| panic!("{how:?}: hangs"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{how:?}: {stderr}");
+        assert!(stderr.contains("evidence"), "{how:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{how:?}: {stderr}");
+    }
 }

@@ -415,3 +415,58 @@ fn crash_before_the_record_was_durable_leaves_no_temporaries() {
     assert!(!dir.join("tile/0/000.p/.20.tmp").exists());
     assert!(!dir.join(format!(".{PENDING_FILE}.tmp")).exists());
 }
+
+/// `LogReader::check_files` accepts every tree the writer makes (sizes around tile and level
+/// boundaries, superseded partial tiles removed) and refuses a FIFO, a directory or a symlink
+/// in place of a hash tile or an entry bundle, naming it, without reading anything.
+#[test]
+fn check_files_accepts_every_written_tree_and_refuses_special_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = new_log(dir.path());
+    let mut size = 0u64;
+    for target in [
+        1u64, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 66_000,
+    ] {
+        fill(&mut log, target - size, 4096);
+        size = target;
+        let reader = LogReader::open(dir.path()).unwrap();
+        assert_eq!(reader.size(), size);
+        reader
+            .check_files()
+            .unwrap_or_else(|e| panic!("size {size}: {e}"));
+        reader.verify(log.verifier_key()).unwrap();
+    }
+    drop(log);
+    for victim in ["tile/0/000", "tile/entries/001", "tile/1/000"] {
+        let path = dir.path().join(victim);
+        let saved = std::fs::read(&path).unwrap();
+        for how in ["fifo", "dir", "symlink"] {
+            std::fs::remove_file(&path).unwrap();
+            match how {
+                "fifo" => assert!(std::process::Command::new("mkfifo")
+                    .arg(&path)
+                    .status()
+                    .unwrap()
+                    .success()),
+                "dir" => std::fs::create_dir(&path).unwrap(),
+                _ => std::os::unix::fs::symlink("/dev/zero", &path).unwrap(),
+            }
+            let err = LogReader::open(dir.path())
+                .unwrap()
+                .check_files()
+                .unwrap_err();
+            assert!(
+                matches!(err, LogError::Refused { .. }),
+                "{victim} as {how}: {err}"
+            );
+            assert!(err.to_string().contains(victim), "{err}");
+            if how == "dir" {
+                std::fs::remove_dir(&path).unwrap();
+            } else {
+                std::fs::remove_file(&path).unwrap();
+            }
+            std::fs::write(&path, &saved).unwrap();
+        }
+    }
+    LogReader::open(dir.path()).unwrap().check_files().unwrap();
+}

@@ -48,6 +48,9 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
     // The checkpoint is read once, here: the audit verifies these bytes, and these bytes are
     // what --save-checkpoint keeps (a log that grew meanwhile must not pass the next --since).
     let reader = lightcone_verifier::log::LogReader::open(&args.log)?;
+    // A FIFO, device, directory or symlink in place of a tile is refused now, before the
+    // policy and its borders are loaded (the reads check again).
+    reader.check_files()?;
     let trust = Trust::load(&args.trust)?;
     let policy = Policy::load(&args.policy)?;
     let rules = AuditRules::load(&args.policy)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use lightcone::ResponseTiming;
-use lightcone_verifier::net::{AgentCounters, ChipAgent};
+use lightcone_verifier::net::{AgentCounters, ChipAgent, RateLimits};
 use lightcone_verifier::registry::provision::{
     chip_provision, load_chip, validity_days, DEVICE_CERT, DEVICE_KEY,
 };
@@ -57,6 +57,14 @@ enum ChipCommand {
         /// Address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: String,
+        /// Challenges answered per second from one source address (each costs the chip a
+        /// signature and a counter step); bursts of 32, or of this many if fewer.
+        #[arg(long, default_value_t = 50.0)]
+        per_source_per_s: f64,
+        /// Challenges answered per second from all sources together; bursts of 256, or of this
+        /// many if fewer.
+        #[arg(long, default_value_t = 1000.0)]
+        total_per_s: f64,
     },
 }
 
@@ -83,13 +91,42 @@ pub fn run(args: ChipArgs) -> Result<(), Error> {
             println!("certificate: {}", dir.join(DEVICE_CERT).display());
             Ok(())
         }
-        ChipCommand::Serve { dir, listen } => serve(&dir, &listen),
+        ChipCommand::Serve {
+            dir,
+            listen,
+            per_source_per_s,
+            total_per_s,
+        } => {
+            let limits = rate_limits(per_source_per_s, total_per_s)?;
+            serve(&dir, &listen, limits)
+        }
     }
 }
 
-fn serve(dir: &std::path::Path, listen: &str) -> Result<(), Error> {
+/// The agent's limits from the command line: bursts as the defaults', or a second's worth
+/// when that is less.
+fn rate_limits(per_source_per_s: f64, total_per_s: f64) -> Result<RateLimits, Error> {
+    let defaults = RateLimits::default();
+    let valid = |r: f64| r.is_finite() && r > 0.0;
+    if !valid(per_source_per_s) || !valid(total_per_s) {
+        return Err(lightcone_verifier::net::NetError::Config {
+            path: "--per-source-per-s / --total-per-s".into(),
+            reason: "rates must be positive numbers".into(),
+        }
+        .into());
+    }
+    Ok(RateLimits {
+        per_source_per_s,
+        per_source_burst: defaults.per_source_burst.min(per_source_per_s).max(1.0),
+        total_per_s,
+        total_burst: defaults.total_burst.min(total_per_s).max(1.0),
+        ..defaults
+    })
+}
+
+fn serve(dir: &std::path::Path, listen: &str, limits: RateLimits) -> Result<(), Error> {
     let (key, cert) = load_chip(dir)?;
-    let mut agent = ChipAgent::bind(listen, key, Some(cert))?;
+    let mut agent = ChipAgent::bind(listen, key, Some(cert))?.with_rate_limits(limits);
     let addr = agent.local_addr()?;
     println!("listening on {addr}");
     println!("chip {}", agent.chip_id());

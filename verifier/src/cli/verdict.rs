@@ -23,15 +23,16 @@ pub struct VerdictArgs {
 
 /// Runs `lightcone verdict`.
 pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
-    use lightcone_verifier::geo::GeoError;
-    let policy = Policy::load(&args.policy)?;
     use lightcone_verifier::bounded_file::{self, Links, SCENARIO_MAX};
+    use lightcone_verifier::geo::GeoError;
+    // The scenario is read first: a hostile one is refused before the borders are loaded.
     let text = bounded_file::read_to_string(&args.scenario, SCENARIO_MAX, Links::Follow).map_err(
         |source| GeoError::Io {
             path: args.scenario.clone(),
             source,
         },
     )?;
+    let policy = Policy::load(&args.policy)?;
     let scenario = Scenario::from_json_str(&text).map_err(|e| match e {
         GeoError::Scenario(why) => {
             GeoError::Scenario(format!("{}: {why}", args.scenario.display()))

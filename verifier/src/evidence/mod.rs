@@ -36,10 +36,19 @@ pub enum EvidenceError {
     },
 }
 
+/// Largest SPDM report (hex) or PEM certificate file read: far above any real report or chain
+/// (an H100's are a few KiB), so that a FIFO, a device or a huge file is refused unread.
+pub const EVIDENCE_FILE_MAX: u64 = 1 << 20;
+
 /// Reads a recorded SPDM report: hex of the request followed by the response, as NVIDIA's
 /// tools write it (surrounding whitespace allowed, nothing else).
 pub fn read_report_hex(path: &Path) -> Result<Vec<u8>, EvidenceError> {
-    let text = std::fs::read_to_string(path).map_err(|source| EvidenceError::Io {
+    let text = crate::bounded_file::read_to_string(
+        path,
+        EVIDENCE_FILE_MAX,
+        crate::bounded_file::Links::Follow,
+    )
+    .map_err(|source| EvidenceError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -51,7 +60,12 @@ pub fn read_report_hex(path: &Path) -> Result<Vec<u8>, EvidenceError> {
 
 /// Reads a PEM file of certificates (leaf first, for a chain).
 pub fn read_pem_certs(path: &Path) -> Result<Vec<Cert>, EvidenceError> {
-    let text = std::fs::read_to_string(path).map_err(|source| EvidenceError::Io {
+    let text = crate::bounded_file::read_to_string(
+        path,
+        EVIDENCE_FILE_MAX,
+        crate::bounded_file::Links::Follow,
+    )
+    .map_err(|source| EvidenceError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -28,8 +28,8 @@ use super::proof::{
     consistency_proof, inclusion_proof, tree_root, ConsistencyProofText, HashReader, TlogProof,
 };
 use super::tile::{
-    parse_bundle, parse_hash_tile, partial_tiles_for_size, tile_for_size, TileKind, TilePath,
-    MAX_ENTRY_SIZE, TILE_HEIGHT, TILE_WIDTH,
+    hashes_at_level, parse_bundle, parse_hash_tile, partial_tiles_for_size, tile_for_size,
+    TileKind, TilePath, MAX_ENTRY_SIZE, MAX_LEVEL, TILE_HEIGHT, TILE_WIDTH,
 };
 use ed25519_dalek::SigningKey;
 use rayon::prelude::*;
@@ -613,6 +613,43 @@ impl LogReader {
     #[doc(hidden)]
     pub fn set_read_hook(&mut self, hook: impl Fn(&Path) + Send + Sync + 'static) {
         self.hook = Some(Arc::new(hook));
+    }
+
+    /// Checks, without reading them, that every file of the pinned tree is a regular file
+    /// within the size limit of its kind (no FIFO, device, directory or symlink in its place):
+    /// a hostile log directory is refused before the caller does any costly work. One `open`
+    /// and `fstat` per tile; every read checks again.
+    pub fn check_files(&self) -> Result<()> {
+        let size = self.size();
+        let levels = (0..=MAX_LEVEL).take_while(|&l| hashes_at_level(size, l) > 0);
+        for kind in std::iter::once(TileKind::Entries).chain(levels.map(TileKind::Level)) {
+            let mut index = 0u64;
+            while let Some(tile) = tile_for_size(kind, index, size) {
+                self.check_tile_file(&tile)?;
+                index = index.saturating_add(1);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`LogReader::check_files`] for one tile (or the full tile that supersedes it).
+    fn check_tile_file(&self, tile: &TilePath) -> Result<()> {
+        let path = self.dir.join(tile.to_path_string());
+        match bounded_file::open(&path, tile_limit(tile), Links::Refuse).map_err(io(&path)) {
+            Ok(_) => Ok(()),
+            Err(LogError::MissingFile { .. }) if !tile.is_full() => {
+                let full = tile.full();
+                let full_path = self.dir.join(full.to_path_string());
+                match bounded_file::open(&full_path, tile_limit(&full), Links::Refuse) {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        Err(LogError::MissingFile { path })
+                    }
+                    Err(e) => Err(LogError::io(&full_path, e)),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Reads a file of the log, after the test hook (if any).

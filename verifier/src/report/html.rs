@@ -114,10 +114,22 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
     let _ = write!(h, "<style>{CSS}</style></head><body>");
     let _ = write!(
         h,
-        "<h1>lightcone audit report</h1><p class=\"sub\">Audit time {} · log <code>{}</code></p>",
+        "<h1>lightcone audit report</h1><p class=\"sub\">Audit time {} ({}) · log <code>{}</code></p>",
         utc(report.audit_time_ns),
+        report.audit_time_from.describe(),
         escape(&log.origin)
     );
+    if let Some(stale) = report
+        .findings
+        .iter()
+        .find(|f| f.kind == crate::audit::model::FindingKind::StaleLog)
+    {
+        let _ = write!(
+            h,
+            "<div class=\"warn\">⚠ STALE LOG: {}.</div>",
+            escape(&stale.detail)
+        );
+    }
     if !p.speed_sound_for_all_media {
         let _ = write!(
             h,
