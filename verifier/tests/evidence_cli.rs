@@ -180,3 +180,121 @@ fn the_real_h100_sample_on_the_command_line() {
     let (code, json, _) = verify(&s.report, &old.chain, &s.root, &[]);
     assert_eq!(code, 1, "{json}");
 }
+
+/// A trust file with these `[[x509_root]]` entries (name, PEM, pin) and a throwaway registry key.
+fn trust_file(path: &Path, roots: &[(&str, &Path, Option<&str>)]) {
+    use lightcone_verifier::registry::trust::{TrustFile, X509RootEntry};
+    let registry = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+    let mut file = TrustFile::new(lightcone::PublicKey::from(registry.to_bytes()), &[], None);
+    for (name, pem, pin) in roots {
+        let certificate = std::fs::read_to_string(pem).unwrap();
+        let cert = lightcone_verifier::evidence::read_root(pem).unwrap();
+        file.x509_roots.push(X509RootEntry {
+            name: name.to_string(),
+            sha256: pin
+                .map(str::to_string)
+                .unwrap_or_else(|| cert.fingerprint()),
+            certificate,
+        });
+    }
+    file.write(path).unwrap();
+}
+
+#[test]
+fn roots_from_a_trust_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let [report, chain, root] = synthetic_files(dir.path());
+    // A second, unrelated root: the leaf certificate file of another synthetic chain is no CA,
+    // so use a freshly made CA with another name.
+    let other = evidence_support::Spec::new(
+        "CN=Other Root,O=lightcone",
+        "CN=Other Root,O=lightcone",
+        evidence_support::ca_exts(None),
+    )
+    .sign(&evidence_support::key(0x61), &evidence_support::key(0x61));
+    let other_pem = dir.path().join("other.pem");
+    std::fs::write(
+        &other_pem,
+        der::pem::encode_string("CERTIFICATE", LineEnding::LF, other.der()).unwrap(),
+    )
+    .unwrap();
+    let run = |trust: &Path| {
+        lightcone(&[
+            "evidence",
+            "verify",
+            "--spdm",
+            report.to_str().unwrap(),
+            "--chain",
+            chain.to_str().unwrap(),
+            "--trust",
+            trust.to_str().unwrap(),
+        ])
+    };
+
+    let both = dir.path().join("both.toml");
+    trust_file(
+        &both,
+        &[("other", &other_pem, None), ("test-root", &root, None)],
+    );
+    let (code, json, stderr) = run(&both);
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["root_name"], "test-root");
+
+    let none = dir.path().join("none.toml");
+    trust_file(&none, &[("other", &other_pem, None)]);
+    let (code, json, _) = run(&none);
+    assert_eq!((code, &json["valid"]), (1, &Value::Bool(false)), "{json}");
+    assert!(json["reason"]
+        .as_str()
+        .unwrap()
+        .contains("trusted X.509 root"));
+
+    let wrong_pin = dir.path().join("pin.toml");
+    trust_file(&wrong_pin, &[("test-root", &root, Some(&"00".repeat(32)))]);
+    let (code, _, stderr) = run(&wrong_pin);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("sha256"), "{stderr}");
+
+    let twice = dir.path().join("twice.toml");
+    trust_file(&twice, &[("r", &root, None), ("r", &other_pem, None)]);
+    assert_eq!(run(&twice).0, 2);
+
+    // --root and --trust together, or neither: unusable.
+    let (code, _, _) = verify(&report, &chain, &root, &["--trust", both.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let (code, _, _) = lightcone(&[
+        "evidence",
+        "verify",
+        "--spdm",
+        report.to_str().unwrap(),
+        "--chain",
+        chain.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn the_real_h100_sample_under_a_trust_file() {
+    let Some(s) = sample("hopper") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let trust = dir.path().join("trust.toml");
+    trust_file(&trust, &[("nvidia-device-identity-ca", &s.root, None)]);
+    let text = std::fs::read_to_string(&trust).unwrap();
+    assert!(text.contains("[[x509_root]]"), "{text}");
+    let (code, json, stderr) = lightcone(&[
+        "evidence",
+        "verify",
+        "--spdm",
+        s.report.to_str().unwrap(),
+        "--chain",
+        s.chain.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["root_name"], "nvidia-device-identity-ca");
+    assert_eq!(
+        json["root_sha256"],
+        "102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b167b48"
+    );
+}

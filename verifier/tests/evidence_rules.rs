@@ -390,3 +390,65 @@ fn wycheproof_der_signatures_through_the_strict_decoding() {
         k.verify(msg, &s).is_ok()
     });
 }
+
+/// Writes the committed seed corpora of the `evidence_spdm` and `evidence_x509` fuzz targets
+/// (`fuzz/corpus/…`): synthetic reports and chains made here, never the NVIDIA samples.
+/// Run by hand: `cargo test -p lightcone-verifier --test evidence_rules -- --ignored`.
+#[test]
+#[ignore = "writes fuzz/corpus seeds; run by hand when the formats change"]
+fn write_fuzz_seeds() {
+    let root_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let spdm = root_dir.join("evidence_spdm");
+    let x509 = root_dir.join("evidence_x509");
+    std::fs::create_dir_all(&spdm).unwrap();
+    std::fs::create_dir_all(&x509).unwrap();
+    let s = Synthetic::new();
+    let sign = |operation: u8, blocks: &[MeasurementBlock<'_>], opaque: &[u8]| {
+        let request = GetMeasurements::new(operation, [0x42; 32], 0).unwrap();
+        let mut buf = vec![0u8; 8192];
+        let unsigned =
+            encode_unsigned_measurements(&request, blocks, &[7; 32], opaque, &mut buf).unwrap();
+        let digest: [u8; 48] = Sha384::new()
+            .chain_update(request.as_bytes())
+            .chain_update(unsigned)
+            .finalize()
+            .into();
+        let sig: p384::ecdsa::Signature = s.leaf_key.sign_prehash(&digest).unwrap();
+        [request.as_bytes(), unsigned, &sig.to_bytes()[..]].concat()
+    };
+    let values: Vec<[u8; 48]> = (0..64u8).map(|i| [i; 48]).collect();
+    let many: Vec<MeasurementBlock<'_>> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| MeasurementBlock {
+            index: i as u8 + 1,
+            value_type: 1,
+            value: v,
+        })
+        .collect();
+    let two = &many[..2];
+    let opaque: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+    let all_two = sign(0xFF, two, b"opaque");
+    let seeds = [
+        ("all-two-blocks", all_two.clone()),
+        ("one-index", sign(2, &many[1..2], b"")),
+        ("count", sign(0x00, &[], b"")),
+        ("all-64-blocks-opaque", sign(0xFF, &many, &opaque)),
+        ("split-at-37", [&[37u8][..], &all_two].concat()),
+    ];
+    for (name, bytes) in seeds {
+        std::fs::write(spdm.join(name), bytes).unwrap();
+    }
+    let (chain, root) = s.build();
+    let pem = |c: &lightcone_verifier::evidence::x509::Cert| {
+        der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, c.der()).unwrap()
+    };
+    let text: String = chain
+        .iter()
+        .chain(std::iter::once(&root))
+        .map(pem)
+        .collect();
+    std::fs::write(x509.join("chain-pem"), text).unwrap();
+    std::fs::write(x509.join("root-der"), root.der()).unwrap();
+    std::fs::write(x509.join("leaf-der"), chain[0].der()).unwrap();
+}

@@ -126,15 +126,9 @@ impl SpdmReport {
     }
 }
 
-/// Checks a recorded report against a chain (leaf first) and a trusted root at `at` (Unix
-/// seconds), and the request nonce against `expected_nonce` when one is given (module docs).
-pub fn check_spdm_report(
-    report: &[u8],
-    chain: &[Cert],
-    root: &Cert,
-    expected_nonce: Option<&[u8; NONCE_LEN]>,
-    at: u64,
-) -> SpdmReport {
+/// What can be read off a report and a chain before any check: the nonces, the block count,
+/// the leaf's subject. `valid` is true until a check refuses.
+fn describe(report: &[u8], chain: &[Cert]) -> SpdmReport {
     let mut out = SpdmReport {
         valid: true,
         reason: None,
@@ -149,12 +143,27 @@ pub fn check_spdm_report(
             .ok()
             .map(|r| *r.nonce());
     }
+    if let Ok(evidence) = SpdmEvidence::parse_concatenated(report) {
+        out.responder_nonce = Some(*evidence.response().responder_nonce());
+        out.blocks = Some(evidence.response().number_of_blocks());
+    }
+    out
+}
+
+/// Checks a recorded report against a chain (leaf first) and a trusted root at `at` (Unix
+/// seconds), and the request nonce against `expected_nonce` when one is given (module docs).
+pub fn check_spdm_report(
+    report: &[u8],
+    chain: &[Cert],
+    root: &Cert,
+    expected_nonce: Option<&[u8; NONCE_LEN]>,
+    at: u64,
+) -> SpdmReport {
+    let mut out = describe(report, chain);
     let evidence = match SpdmEvidence::parse_concatenated(report) {
         Ok(e) => e,
         Err(e) => return out.refuse(format!("SPDM report does not parse: {e}")),
     };
-    out.responder_nonce = Some(*evidence.response().responder_nonce());
-    out.blocks = Some(evidence.response().number_of_blocks());
     if let Some(expected) = expected_nonce {
         if evidence.check_nonce(expected).is_err() {
             return out.refuse(format!(
@@ -176,4 +185,45 @@ pub fn check_spdm_report(
     }
     out.chain = Some(verified);
     out
+}
+
+/// Checks a recorded report against a chain and whichever of the named `roots` the chain ends
+/// at (a trust file's `[[x509_root]]` entries): a root is a candidate when the chain's last
+/// certificate is that root, or names it as its issuer. The report is valid under the first
+/// candidate it verifies under; with no candidate it is invalid. Returns the judgement and the
+/// name of the root it was judged under.
+pub fn check_spdm_report_with_roots(
+    report: &[u8],
+    chain: &[Cert],
+    roots: &[(String, Cert)],
+    expected_nonce: Option<&[u8; NONCE_LEN]>,
+    at: u64,
+) -> (SpdmReport, Option<String>) {
+    let last = chain.last().map(|c| {
+        let tbs = &c.certificate().tbs_certificate;
+        (c.der().to_vec(), der::Encode::to_der(&tbs.issuer).ok())
+    });
+    let candidates = roots.iter().filter(|(_, root)| {
+        let subject = der::Encode::to_der(&root.certificate().tbs_certificate.subject).ok();
+        last.as_ref().is_some_and(|(der, issuer)| {
+            der == root.der() || (issuer.is_some() && *issuer == subject)
+        })
+    });
+    let mut judged = None;
+    for (name, root) in candidates {
+        let r = check_spdm_report(report, chain, root, expected_nonce, at);
+        let valid = r.valid;
+        judged = Some((r, Some(name.clone())));
+        if valid {
+            break;
+        }
+    }
+    judged.unwrap_or_else(|| {
+        let names: Vec<&str> = roots.iter().map(|(n, _)| n.as_str()).collect();
+        let r = describe(report, chain).refuse(format!(
+            "certificate chain: it does not end at a trusted X.509 root ({})",
+            names.join(", ")
+        ));
+        (r, None)
+    })
 }

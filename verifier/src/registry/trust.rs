@@ -12,6 +12,15 @@
 //!
 //! [log]                       # optional: the log's checkpoint verifier key
 //! verifier_key = "<name>+<hex key id>+<base64>"
+//!
+//! [[x509_root]]               # optional: X.509 roots of vendor attestation chains
+//! name = "nvidia-device-identity-ca"
+//! sha256 = "<hex SHA-256 of the certificate's DER>"
+//! certificate = """
+//! -----BEGIN CERTIFICATE-----
+//! ...
+//! -----END CERTIFICATE-----
+//! """
 //! ```
 
 use std::path::Path;
@@ -21,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RegistryError;
 use super::pubfile::{parse_public_key, read_toml, write_new};
+use crate::evidence::x509::{parse_pem_chain, Cert};
 
 /// The `format` value of a trust file.
 pub const TRUST_FORMAT: &str = "lightcone-trust-v1";
@@ -39,6 +49,21 @@ pub struct TrustFile {
     /// The log whose checkpoints the auditor trusts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<LogEntry>,
+    /// X.509 roots of vendor attestation chains (e.g. the NVIDIA Device Identity CA).
+    #[serde(default, rename = "x509_root", skip_serializing_if = "Vec::is_empty")]
+    pub x509_roots: Vec<X509RootEntry>,
+}
+
+/// One X.509 root in a trust file: a vendor CA whose chains vouch for GPUs' attestation keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct X509RootEntry {
+    /// The root's name, as reports show it.
+    pub name: String,
+    /// SHA-256 of the certificate's DER, hex: the pin a person compares with the vendor's.
+    pub sha256: String,
+    /// The certificate, PEM (exactly one).
+    pub certificate: String,
 }
 
 /// The registry's key in a trust file.
@@ -98,7 +123,43 @@ impl TrustFile {
                 })
                 .collect(),
             log: log_verifier_key.map(|verifier_key| LogEntry { verifier_key }),
+            x509_roots: Vec::new(),
         }
+    }
+
+    /// The X.509 roots, parsed and checked: one PEM certificate each, matching its `sha256`,
+    /// names unique.
+    pub fn x509_roots(&self, path: &Path) -> Result<Vec<(String, Cert)>, RegistryError> {
+        let mut roots: Vec<(String, Cert)> = Vec::with_capacity(self.x509_roots.len());
+        for entry in &self.x509_roots {
+            let bad = |why: String| {
+                RegistryError::malformed(path, format!("[[x509_root]] `{}`: {why}", entry.name))
+            };
+            if entry.name.is_empty() {
+                return Err(bad("`name` is empty".into()));
+            }
+            if roots.iter().any(|(name, _)| name == &entry.name) {
+                return Err(bad("listed twice".into()));
+            }
+            let mut certs = parse_pem_chain(&entry.certificate).map_err(|e| bad(e.to_string()))?;
+            let cert = match certs.pop() {
+                Some(cert) if certs.is_empty() => cert,
+                _ => {
+                    return Err(bad(
+                        "`certificate` must hold exactly one PEM certificate".into()
+                    ))
+                }
+            };
+            if !cert.fingerprint().eq_ignore_ascii_case(entry.sha256.trim()) {
+                return Err(bad(format!(
+                    "`sha256` {} does not match the certificate's {}",
+                    entry.sha256,
+                    cert.fingerprint()
+                )));
+            }
+            roots.push((entry.name.clone(), cert));
+        }
+        Ok(roots)
     }
 
     /// Writes the file; refuses to overwrite.
@@ -131,6 +192,7 @@ impl TrustFile {
             crate::log::VerifierKey::parse(&log.verifier_key)
                 .map_err(|e| RegistryError::malformed(path, format!("[log] verifier_key: {e}")))?;
         }
+        self.x509_roots(path)?;
         Ok(Trust {
             registry,
             vendors,
@@ -143,6 +205,13 @@ impl Trust {
     /// Loads and checks a trust file.
     pub fn load(path: &Path) -> Result<Trust, RegistryError> {
         read_toml::<TrustFile>(path)?.check(path)
+    }
+
+    /// Loads and checks a trust file, and returns its X.509 roots with their names.
+    pub fn load_x509_roots(path: &Path) -> Result<Vec<(String, Cert)>, RegistryError> {
+        let file = read_toml::<TrustFile>(path)?;
+        file.check(path)?;
+        file.x509_roots(path)
     }
 
     /// The vendor root whose id is `issuer`, with its name.
