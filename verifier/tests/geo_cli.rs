@@ -115,6 +115,16 @@ fn bad_input_exits_2_with_a_message() {
         assert!(err.contains(needle), "{err} lacks {needle:?}");
         assert!(v.is_null());
     }
+    // A missing policy is named (the scenario is read first, so it must exist here).
+    let scenario = dir.path().join("ok.json");
+    std::fs::write(&scenario, one(50.0, 8.0, 100.0)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lightcone"))
+        .args(["verdict", "--policy", "/nonexistent/policy.toml"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/policy.toml"));
     let out = Command::new(env!("CARGO_BIN_EXE_lightcone"))
         .args([
             "verdict",
@@ -125,7 +135,7 @@ fn bad_input_exits_2_with_a_message() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/policy.toml"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/s.json"));
 }
 
 #[test]
