@@ -452,3 +452,25 @@ fn write_fuzz_seeds() {
     std::fs::write(x509.join("root-der"), root.der()).unwrap();
     std::fs::write(x509.join("leaf-der"), chain[0].der()).unwrap();
 }
+
+#[test]
+fn overlong_chains_are_refused() {
+    use lightcone_verifier::evidence::x509::{parse_pem_chain, MAX_CHAIN_LEN};
+    let s = Synthetic::new();
+    let (chain, root) = s.build();
+    let long = vec![chain[0].clone(); MAX_CHAIN_LEN + 1];
+    assert_eq!(
+        verify_chain(&long, &root, AT).map(|_| ()),
+        Err(ChainError::TooLong(MAX_CHAIN_LEN + 1))
+    );
+    let pem =
+        der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, chain[0].der()).unwrap();
+    assert_eq!(
+        parse_pem_chain(&pem.repeat(MAX_CHAIN_LEN)).map(|c| c.len()),
+        Ok(MAX_CHAIN_LEN)
+    );
+    assert_eq!(
+        parse_pem_chain(&pem.repeat(MAX_CHAIN_LEN + 1)).map(|c| c.len()),
+        Err(ChainError::TooLong(MAX_CHAIN_LEN + 1))
+    );
+}

@@ -9,6 +9,7 @@
 //! The rules, for a chain `c₀ (leaf), c₁, …, cₖ` and a root `R` (RFC 5280 §6.1, the subset an
 //! attestation chain needs, every deviation on the refusing side):
 //!
+//! 0. The chain holds at most [`MAX_CHAIN_LEN`] certificates.
 //! 1. The chain runs up to the root: either `cₖ` is byte for byte `R`, or `cₖ` is issued by `R`.
 //!    A chain that stops short of it, or passes through another anchor, is refused.
 //! 2. Each `cᵢ` (and `R`) is X.509 v3, valid at the given time (`notBefore ≤ t ≤ notAfter`),
@@ -48,6 +49,10 @@ const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045
 const ID_CE_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const ID_CE_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 
+/// The most certificates a chain may hold, root included. NVIDIA's GPU chains hold 5; the bound
+/// caps the signature checks a hostile chain file can ask for.
+pub const MAX_CHAIN_LEN: usize = 10;
+
 /// Why a certificate file or a chain was refused. `position` counts from the leaf (0); the
 /// root is `position == chain length` when it is not part of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +72,9 @@ pub enum ChainError {
     /// The chain file holds no certificate.
     #[error("the chain is empty")]
     Empty,
+    /// The chain holds more than [`MAX_CHAIN_LEN`] certificates.
+    #[error("the chain holds {0} certificates, more than {MAX_CHAIN_LEN}")]
+    TooLong(usize),
     /// The root file does not hold exactly one certificate.
     #[error("the root file must hold exactly one certificate, it holds {0}")]
     RootCount(usize),
@@ -202,6 +210,9 @@ pub fn parse_pem_chain(text: &str) -> Result<Vec<Cert>, ChainError> {
             der::pem::decode_vec(block.as_bytes()).map_err(|e| ChainError::Pem(e.to_string()))?;
         if label != "CERTIFICATE" {
             return Err(ChainError::Pem(format!("unexpected PEM label {label}")));
+        }
+        if certs.len() == MAX_CHAIN_LEN {
+            return Err(ChainError::TooLong(MAX_CHAIN_LEN + 1));
         }
         certs.push(Cert::from_der(&der, certs.len())?);
         rest = after;
@@ -404,6 +415,9 @@ fn check_issuer(exts: &Exts, position: usize) -> Result<(), ChainError> {
 /// module docs.
 pub fn verify_chain(chain: &[Cert], root: &Cert, at: u64) -> Result<VerifiedChain, ChainError> {
     let leaf = chain.first().ok_or(ChainError::Empty)?;
+    if chain.len() > MAX_CHAIN_LEN {
+        return Err(ChainError::TooLong(chain.len()));
+    }
     // Rule 1: the path is the chain without a trailing copy of the root, then the root.
     let body = match chain.split_last() {
         Some((last, rest)) if last.der == root.der => rest,
