@@ -280,22 +280,9 @@ impl SynthFleet {
         chip_at: (f64, f64),
         sent_at_ns: u64,
     ) -> Result<Measurement, Error> {
-        let lm = self.landmarks.get_mut(l).ok_or(Error::WrongLandmark)?;
-        let chip = self.chips.get_mut(c).ok_or(Error::WrongChip)?;
+        let lm = self.landmarks.get(l).ok_or(Error::WrongLandmark)?;
         let rtt = internet_rtt_ns(lm.true_position, chip_at, MIN_RESPONSE_NS);
-        let challenge = lm.landmark.challenge(chip.responder.chip_id(), rng)?;
-        let mut out = [0u8; Response::MAX_SIZE];
-        let n = chip
-            .responder
-            .respond(&challenge.to_vec(), || 0, &mut out)?;
-        let response = Response::decode(out.get(..n).ok_or(Error::Malformed)?)?;
-        let body = lightcone::message::MeasurementBody {
-            version: lightcone::PROTOCOL_VERSION,
-            response,
-            rtt_ns: rtt,
-            sent_at_ns,
-        };
-        lightcone::Signed::sign(body, &mut lm.key)
+        self.measure_as_liar(rng, (l, c), rtt, sent_at_ns)
     }
 
     /// What a faulty landmark can log: chip `c` answers landmark `l`'s challenge (a real

@@ -4,6 +4,16 @@ use std::path::Path;
 use std::process::Command;
 
 fn run(dir: &Path, policy: &str, scenario: &str) -> (i32, serde_json::Value, String) {
+    invoke(dir, policy, scenario, &[])
+}
+
+/// `lightcone verdict` on `policy` and `scenario` (written to `dir`) with `extra` arguments.
+fn invoke(
+    dir: &Path,
+    policy: &str,
+    scenario: &str,
+    extra: &[&str],
+) -> (i32, serde_json::Value, String) {
     let p = dir.join("policy.toml");
     let s = dir.join("scenario.json");
     std::fs::write(&p, policy).unwrap();
@@ -12,6 +22,7 @@ fn run(dir: &Path, policy: &str, scenario: &str) -> (i32, serde_json::Value, Str
         .arg("verdict")
         .arg("--policy")
         .arg(&p)
+        .args(extra)
         .arg(&s)
         .output()
         .unwrap();
@@ -159,27 +170,11 @@ fn user_borders_file() {
     assert_eq!(v["witness"]["region"], "sea");
 }
 
-/// `lightcone verdict` with `extra` arguments.
+/// `lightcone verdict` with `extra` arguments; it must succeed.
 fn run_with(dir: &Path, policy: &str, scenario: &str, extra: &[&str]) -> serde_json::Value {
-    let p = dir.join("policy.toml");
-    let s = dir.join("scenario.json");
-    std::fs::write(&p, policy).unwrap();
-    std::fs::write(&s, scenario).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_lightcone"))
-        .arg("verdict")
-        .arg("--policy")
-        .arg(&p)
-        .args(extra)
-        .arg(&s)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
+    let (code, v, err) = invoke(dir, policy, scenario, extra);
+    assert_eq!(code, 0, "{err}");
+    v
 }
 
 /// One landmark's cap alone proves a Frankfurt chip is not in China, and a far landmark of a
