@@ -40,18 +40,19 @@ pub enum EvidenceError {
 /// (an H100's are a few KiB), so that a FIFO, a device or a huge file is refused unread.
 pub const EVIDENCE_FILE_MAX: u64 = 1 << 20;
 
+/// Reads an evidence file as text: bounded, regular files only, errors naming the file.
+fn read_evidence_text(path: &Path) -> Result<String, EvidenceError> {
+    crate::bounded_file::read_to_string(path, EVIDENCE_FILE_MAX, crate::bounded_file::Links::Follow)
+        .map_err(|source| EvidenceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 /// Reads a recorded SPDM report: hex of the request followed by the response, as NVIDIA's
 /// tools write it (surrounding whitespace allowed, nothing else).
 pub fn read_report_hex(path: &Path) -> Result<Vec<u8>, EvidenceError> {
-    let text = crate::bounded_file::read_to_string(
-        path,
-        EVIDENCE_FILE_MAX,
-        crate::bounded_file::Links::Follow,
-    )
-    .map_err(|source| EvidenceError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_evidence_text(path)?;
     hex::decode(text.trim()).map_err(|e| EvidenceError::Format {
         path: path.to_path_buf(),
         why: format!("not a hex SPDM report: {e}"),
@@ -60,15 +61,7 @@ pub fn read_report_hex(path: &Path) -> Result<Vec<u8>, EvidenceError> {
 
 /// Reads a PEM file of certificates (leaf first, for a chain).
 pub fn read_pem_certs(path: &Path) -> Result<Vec<Cert>, EvidenceError> {
-    let text = crate::bounded_file::read_to_string(
-        path,
-        EVIDENCE_FILE_MAX,
-        crate::bounded_file::Links::Follow,
-    )
-    .map_err(|source| EvidenceError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_evidence_text(path)?;
     x509::parse_pem_chain(&text).map_err(|e| EvidenceError::Format {
         path: path.to_path_buf(),
         why: e.to_string(),
