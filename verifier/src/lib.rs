@@ -4,11 +4,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod audit;
-pub mod bounded_file;
 pub mod demo;
 pub mod error;
 pub mod evidence;
-pub mod geo;
 pub mod log;
 pub mod net;
 pub mod registry;
@@ -17,3 +15,7 @@ pub mod secret_file;
 pub mod synth;
 
 pub use error::Error;
+/// Reading hostile files (bounded, regular files only): the `lightcone-files` crate.
+pub use lightcone_files as bounded_file;
+/// Borders, policies and verdicts: the `lightcone-geo` crate.
+pub use lightcone_geo as geo;

@@ -12,8 +12,8 @@
 //! prints the decisiveness share.
 
 use geographiclib_rs::{DirectGeodesic, Geodesic, InverseGeodesic};
-use lightcone_verifier::geo::sphere::{angle, Vec3, M_MIN};
-use lightcone_verifier::geo::{evaluate, region, Cap, Policy, VerdictKind, World};
+use lightcone_geo::sphere::{angle, Vec3, M_MIN};
+use lightcone_geo::{evaluate, region, Cap, Policy, VerdictKind, World};
 
 /// SplitMix64: a small deterministic generator, so failures reproduce.
 struct Rng(u64);
@@ -224,7 +224,7 @@ fn samples(
 
 /// Every border vertex of the regions the policy does not allow, as (lat, lon, unit vector).
 fn disallowed_vertices(world: &World, policy: &Policy) -> Vec<(f64, f64, Vec3)> {
-    use lightcone_verifier::geo::policy::resolve;
+    use lightcone_geo::policy::resolve;
     let n = world.features().len();
     let mut permitted = vec![false; n];
     let mut forbidden = vec![false; n];
@@ -544,7 +544,7 @@ fn feasible_region_summary_is_conservative() {
 /// it allowed) stays compliant when one operator may lie: the price of tolerance.
 #[test]
 fn referee_with_lying_operators_never_certifies_a_disallowed_truth() {
-    use lightcone_verifier::geo::evaluate_tolerant;
+    use lightcone_geo::evaluate_tolerant;
     let world = World::embedded();
     let n = scenario_count();
     let (mut checked, mut truth_disallowed, mut compliant_with_liars) = (0usize, 0usize, 0usize);

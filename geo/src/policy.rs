@@ -157,10 +157,10 @@ impl Policy {
     /// Reads a policy file; a `borders = "file.geojson"` key (relative to the policy's
     /// directory) replaces the embedded countries with the user's polygons.
     pub fn load(path: &Path) -> Result<Policy, GeoError> {
-        let text = crate::bounded_file::read_to_string(
+        let text = lightcone_files::read_to_string(
             path,
-            crate::bounded_file::CONFIG_MAX,
-            crate::bounded_file::Links::Follow,
+            lightcone_files::CONFIG_MAX,
+            lightcone_files::Links::Follow,
         )
         .map_err(|source| GeoError::Io {
             path: path.to_path_buf(),

@@ -1,5 +1,5 @@
-//! Reading the files the verifier is handed: regular files only, never more than the largest
-//! legal size of that kind of file, opened once.
+//! `lightcone-files`: reading the files lightcone is handed — regular files only, never more
+//! than the largest legal size of that kind of file, opened once.
 //!
 //! A log directory, a key directory or a configuration file may come from someone hostile (a
 //! mirror, a shared or network filesystem). Reading with `fs::read` follows a symlink to
@@ -13,6 +13,8 @@
 //! Refusals are [`std::io::Error`]s that carry a [`Refused`], so the areas that wrap I/O errors
 //! with the file's path keep naming the file, and a caller can tell a refusal from a failure
 //! with [`refusal`].
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read as _};

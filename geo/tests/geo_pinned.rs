@@ -1,9 +1,7 @@
 //! Pinned cases of the geo module: real places on the embedded borders, the antimeridian,
 //! the poles, the Maldives winding repair, and the named verdicts.
 
-use lightcone_verifier::geo::{
-    evaluate, feasible_region_summary, Cap, GeoError, Policy, VerdictKind, World,
-};
+use lightcone_geo::{evaluate, feasible_region_summary, Cap, GeoError, Policy, VerdictKind, World};
 
 fn world() -> &'static World {
     World::embedded()
@@ -40,7 +38,7 @@ fn embedded_borders_load() {
 
 #[test]
 fn embedded_file_matches_provenance_hash() {
-    use lightcone_verifier::geo::borders::{EMBEDDED_SHA256, EMBEDDED_TOPOJSON};
+    use lightcone_geo::borders::{EMBEDDED_SHA256, EMBEDDED_TOPOJSON};
     use sha2::Digest;
     let digest = sha2::Sha256::digest(EMBEDDED_TOPOJSON.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();

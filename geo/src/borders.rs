@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// The embedded world-atlas 2.0.2 `countries-10m.json` (see `verifier/data/PROVENANCE.md`).
-pub static EMBEDDED_TOPOJSON: &str = include_str!("../../data/countries-10m.json");
+/// The embedded world-atlas 2.0.2 `countries-10m.json` (see `geo/data/PROVENANCE.md`).
+pub static EMBEDDED_TOPOJSON: &str = include_str!("../data/countries-10m.json");
 
-/// SHA-256 of [`EMBEDDED_TOPOJSON`], as recorded in `verifier/data/PROVENANCE.md`.
+/// SHA-256 of [`EMBEDDED_TOPOJSON`], as recorded in `geo/data/PROVENANCE.md`.
 pub const EMBEDDED_SHA256: &str =
     "3bc6f1d367a9bcec479841bae0e76092f512838411d0cef124e92eec4db45f79";
 
@@ -198,10 +198,10 @@ impl World {
 
     /// Reads user polygons from a GeoJSON file (see [`World::from_geojson_str`]).
     pub fn load_geojson(path: &Path) -> Result<World, GeoError> {
-        let text = crate::bounded_file::read_to_string(
+        let text = lightcone_files::read_to_string(
             path,
-            crate::bounded_file::GEOJSON_MAX,
-            crate::bounded_file::Links::Follow,
+            lightcone_files::GEOJSON_MAX,
+            lightcone_files::Links::Follow,
         )
         .map_err(|source| GeoError::Io {
             path: path.to_path_buf(),

@@ -6,9 +6,9 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use lightcone_verifier::geo::borders::EMBEDDED_TOPOJSON;
-use lightcone_verifier::geo::sphere::Vec3;
-use lightcone_verifier::geo::{evaluate, evaluate_tolerant, Cap, Policy, World};
+use lightcone_geo::borders::EMBEDDED_TOPOJSON;
+use lightcone_geo::sphere::Vec3;
+use lightcone_geo::{evaluate, evaluate_tolerant, Cap, Policy, World};
 use std::hint::black_box;
 use std::time::Duration;
 
