@@ -6,7 +6,7 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use lightcone_geo::borders::EMBEDDED_TOPOJSON;
+use lightcone_geo::borders::EMBEDDED_IMAGE;
 use lightcone_geo::sphere::Vec3;
 use lightcone_geo::{evaluate, evaluate_tolerant, Cap, Policy, World};
 use std::hint::black_box;
@@ -102,8 +102,13 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    g.bench_function("decode_embedded_borders", |b| {
-        b.iter(|| World::from_topojson_str(black_box(EMBEDDED_TOPOJSON), Some("countries")))
+    // Before: building the index from the TopoJSON source; after: loading the world image.
+    let topojson = include_str!("../data/countries-10m.json");
+    g.bench_function("build_embedded_borders_from_topojson", |b| {
+        b.iter(|| World::from_topojson_str(black_box(topojson), Some("countries")))
+    });
+    g.bench_function("load_embedded_borders_from_image", |b| {
+        b.iter(|| World::from_image(black_box(EMBEDDED_IMAGE)))
     });
     g.bench_function("compile_200_country_policy", |b| {
         b.iter(|| Policy::from_toml_str(black_box(&format!("permitted = [{list}]"))))

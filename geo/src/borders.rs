@@ -8,18 +8,21 @@
 
 use super::codes::{by_code, by_numeric, CountryCode};
 use super::error::GeoError;
-use super::world::{RawWorld, World};
+use super::world::{Grid, RawWorld, World};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// The embedded world-atlas 2.0.2 `countries-10m.json` (see `geo/data/PROVENANCE.md`).
-pub static EMBEDDED_TOPOJSON: &str = include_str!("../data/countries-10m.json");
-
-/// SHA-256 of [`EMBEDDED_TOPOJSON`], as recorded in `geo/data/PROVENANCE.md`.
+/// SHA-256 of the world-atlas 2.0.2 `countries-10m.json` the embedded borders are built from,
+/// as recorded in `geo/data/PROVENANCE.md`.
 pub const EMBEDDED_SHA256: &str =
     "3bc6f1d367a9bcec479841bae0e76092f512838411d0cef124e92eec4db45f79";
+
+/// The embedded borders as a world image (see [`World::to_image`]), built from
+/// `geo/data/countries-10m.json` by `LIGHTCONE_BLESS=1 cargo test -p lightcone-geo --test
+/// world_image`, which also checks that it matches its sources.
+pub static EMBEDDED_IMAGE: &[u8] = include_bytes!("../data/world.image");
 
 /// Largest number of points accepted from user data (after densification).
 const MAX_POINTS: usize = 20_000_000;
@@ -79,6 +82,20 @@ fn id_string(id: &Option<serde_json::Value>) -> Option<String> {
     }
 }
 
+/// The quantisation grid of a TopoJSON topology (its `transform`), if it has one.
+fn topojson_grid(text: &str) -> Result<Option<Grid>, GeoError> {
+    #[derive(Deserialize)]
+    struct OnlyTransform {
+        #[serde(default)]
+        transform: Option<Transform>,
+    }
+    let t: OnlyTransform = serde_json::from_str(text).map_err(|e| bad(format!("TopoJSON: {e}")))?;
+    Ok(t.transform.map(|t| Grid {
+        scale: t.scale,
+        translate: t.translate,
+    }))
+}
+
 fn bad(msg: impl std::fmt::Display) -> GeoError {
     GeoError::Borders(msg.to_string())
 }
@@ -86,7 +103,8 @@ fn bad(msg: impl std::fmt::Display) -> GeoError {
 static EMBEDDED: OnceLock<Result<World, String>> = OnceLock::new();
 
 impl World {
-    /// The embedded Natural Earth borders, decoded once per process (≈ 0.1 s) and shared.
+    /// The embedded Natural Earth borders, loaded once per process from [`EMBEDDED_IMAGE`]
+    /// (a few milliseconds) and shared.
     ///
     /// # Panics
     /// Only if the embedded file does not decode, which the test suite rules out; use
@@ -103,11 +121,24 @@ impl World {
     pub fn try_embedded() -> Result<&'static World, GeoError> {
         EMBEDDED
             .get_or_init(|| {
-                World::from_topojson_str(EMBEDDED_TOPOJSON, Some("countries"))
+                World::from_image(EMBEDDED_IMAGE)
+                    .map(|(world, _sources)| world)
                     .map_err(|e| e.to_string())
             })
             .as_ref()
             .map_err(|e| GeoError::Borders(e.clone()))
+    }
+
+    /// Builds the embedded borders from their sources: world-atlas's `countries-10m.json` (the
+    /// text of the file whose hash is [`EMBEDDED_SHA256`]). Returns the world, the source's
+    /// quantisation grid and the list of sources, as [`World::to_image`] takes them.
+    pub fn from_embedded_sources(
+        topojson: &str,
+    ) -> Result<(World, Option<Grid>, Vec<String>), GeoError> {
+        let world = World::from_topojson_str(topojson, Some("countries"))?;
+        let grid = topojson_grid(topojson)?;
+        let sources = vec![format!("countries-10m.json sha256:{EMBEDDED_SHA256}")];
+        Ok((world, grid, sources))
     }
 
     /// Decodes a TopoJSON topology (d3-geo conventions: great-circle edges, clockwise exterior

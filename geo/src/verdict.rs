@@ -172,8 +172,7 @@ fn find_hits(world: &World, c: &Compiled, caps: &[PreparedCap], limit: usize) ->
             if !caps.iter().all(|k| ch.bound.may_meet(k)) {
                 continue;
             }
-            let s = ch.start as usize;
-            let pts = world.points.get(s..=s + ch.edges as usize).unwrap_or(&[]);
+            let pts = world.chunk_points(ch);
             let whole = caps.iter().all(|k| ch.bound.inside(k));
             for w in pts.windows(2) {
                 let (Some(&a), Some(&b)) = (w.first(), w.get(1)) else {

@@ -11,6 +11,10 @@ use super::error::{check_lat_lon, GeoError};
 use super::sphere::{angle, SphereCap, Vec3};
 use std::f64::consts::{PI, TAU};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+mod image;
+pub use image::Grid;
 
 /// Edges per chunk: the unit of the second level of the arc index.
 const CHUNK_EDGES: usize = 16;
@@ -148,6 +152,9 @@ pub(crate) struct Chunk {
     lon: Option<(f64, f64)>,
     /// Highest latitude (degrees) the bound reaches.
     lat_max: f64,
+    /// The unit vectors of its points, computed from the world's lon/lat on first use (a
+    /// process that loads the borders pays only for the chunks its questions touch).
+    vectors: OnceLock<Box<[Vec3]>>,
 }
 
 /// Input to the world builder: arcs as lon/lat points and features as rings of arc references.
@@ -165,8 +172,8 @@ pub(crate) struct RawWorld {
 pub struct World {
     id: u64,
     features: Vec<Feature>,
-    pub(crate) points: Vec<Vec3>,
-    lonlat: Vec<[f64; 2]>,
+    /// Each arc's `[lon, lat]` points (parallel to `arcs`).
+    arc_points: Vec<image::LazyPoints>,
     pub(crate) arcs: Vec<ArcInfo>,
     /// (feature, true if the feature lies on the arc's right, walking from first to last point).
     pub(crate) users: Vec<(u32, bool)>,
@@ -358,7 +365,7 @@ impl World {
 
         let total_points: usize = raw_arcs.iter().map(Vec::len).sum();
         let mut points = Vec::with_capacity(total_points);
-        let mut lonlat = Vec::with_capacity(total_points);
+        let mut arc_points = Vec::with_capacity(n_arcs);
         let mut arcs = Vec::with_capacity(n_arcs);
         let mut users = Vec::new();
         let mut chunks = Vec::new();
@@ -366,7 +373,6 @@ impl World {
             let start = points.len();
             for p in arc {
                 points.push(Vec3::from_lat_lon_deg(p[1], p[0]));
-                lonlat.push(*p);
             }
             let arc_pts = points.get(start..).unwrap_or(&[]);
             let ustart = users.len();
@@ -389,9 +395,11 @@ impl World {
                     bound,
                     lon,
                     lat_max,
+                    vectors: OnceLock::from(cp.to_vec().into_boxed_slice()),
                 });
                 e += k;
             }
+            arc_points.push(image::LazyPoints::decoded(arc.clone()));
             arcs.push(ArcInfo {
                 start: start as u32,
                 len: arc.len() as u32,
@@ -403,32 +411,11 @@ impl World {
         if points.len() > u32::MAX as usize / 2 {
             return Err(GeoError::Borders("too many points".into()));
         }
-        let mut bins: Vec<Vec<u32>> = vec![Vec::new(); BINS];
-        for (ci, c) in chunks.iter().enumerate() {
-            let ci = ci as u32;
-            match c.lon {
-                None => bins.iter_mut().for_each(|b| b.push(ci)),
-                Some((lo, hi)) => {
-                    let a = bin_of(lo);
-                    let b = bin_of(hi);
-                    let mut i = a;
-                    loop {
-                        if let Some(bin) = bins.get_mut(i) {
-                            bin.push(ci);
-                        }
-                        if i == b {
-                            break;
-                        }
-                        i = (i + 1) % BINS;
-                    }
-                }
-            }
-        }
+        let bins = bin_chunks(&chunks);
         let mut world = World {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             features,
-            points,
-            lonlat,
+            arc_points,
             arcs,
             users,
             chunks,
@@ -454,16 +441,15 @@ impl World {
             if arc.len != 2 {
                 continue;
             }
-            let s = arc.start as usize;
-            let (Some(pa), Some(pb)) = (self.lonlat.get(s), self.lonlat.get(s + 1)) else {
+            let pts = self.arc_lonlat(ai);
+            let (Some(pa), Some(pb)) = (pts.first(), pts.get(1)) else {
                 continue;
             };
             if !(pa[0].abs() == 180.0 && pb[0].abs() == 180.0 && pa[1] != pb[1]) {
                 continue;
             }
-            let (Some(&a), Some(&b)) = (self.points.get(s), self.points.get(s + 1)) else {
-                continue;
-            };
+            let a = Vec3::from_lat_lon_deg(pa[1], pa[0]);
+            let b = Vec3::from_lat_lon_deg(pb[1], pb[0]);
             let edge = super::sphere::GreatArc::new(a, b);
             for &(_, right) in self.arc_users(ai) {
                 // The region is on the right (−n side) if `right`; look across, on the other side.
@@ -551,11 +537,7 @@ impl World {
                 k += 1;
                 let mut pts: Vec<(f64, f64)> = Vec::new();
                 for &r in ring {
-                    let Some(arc) = self.arcs.get(arc_index(r)) else {
-                        continue;
-                    };
-                    let s = arc.start as usize;
-                    let slice = self.lonlat.get(s..s + arc.len as usize).unwrap_or(&[]);
+                    let slice = self.arc_lonlat(arc_index(r));
                     let skip = usize::from(!pts.is_empty());
                     if r >= 0 {
                         pts.extend(slice.iter().skip(skip).map(|p| (p[0], p[1])));
@@ -602,8 +584,7 @@ impl World {
                 }
             }
             let mut crossings = 0u32;
-            let s = c.start as usize;
-            let pts = self.points.get(s..=s + c.edges as usize).unwrap_or(&[]);
+            let pts = self.chunk_points(c);
             for w in pts.windows(2) {
                 let (Some(&a), Some(&b)) = (w.first(), w.get(1)) else {
                     continue;
@@ -660,7 +641,29 @@ impl World {
 
     /// Number of stored points.
     pub fn point_count(&self) -> usize {
-        self.points.len()
+        self.arcs.iter().map(|a| a.len as usize).sum()
+    }
+
+    /// The `[lon, lat]` points of arc `ai` (decoded on first use when loaded from an image).
+    pub(crate) fn arc_lonlat(&self, ai: usize) -> &[[f64; 2]] {
+        self.arc_points.get(ai).map_or(&[], image::LazyPoints::get)
+    }
+
+    /// The unit vectors of a chunk's points (its edges' ends), computed on first use.
+    pub(crate) fn chunk_points<'a>(&'a self, c: &'a Chunk) -> &'a [Vec3] {
+        c.vectors.get_or_init(|| {
+            let arc_start = self
+                .arcs
+                .get(c.arc as usize)
+                .map_or(0, |a| a.start as usize);
+            let s = (c.start as usize).saturating_sub(arc_start);
+            self.arc_lonlat(c.arc as usize)
+                .get(s..=s + c.edges as usize)
+                .unwrap_or(&[])
+                .iter()
+                .map(|p| Vec3::from_lat_lon_deg(p[1], p[0]))
+                .collect()
+        })
     }
 }
 
@@ -725,6 +728,32 @@ fn split_seams(arcs: RawArcs, features: RawFeatures) -> Result<(RawArcs, RawFeat
         feats.push((name, code, np));
     }
     Ok((out, feats))
+}
+
+/// The meridian index: for each degree of longitude, the chunks whose longitudes it meets.
+fn bin_chunks(chunks: &[Chunk]) -> Vec<Vec<u32>> {
+    let mut bins: Vec<Vec<u32>> = vec![Vec::new(); BINS];
+    for (ci, c) in chunks.iter().enumerate() {
+        let ci = ci as u32;
+        match c.lon {
+            None => bins.iter_mut().for_each(|b| b.push(ci)),
+            Some((lo, hi)) => {
+                let a = bin_of(lo);
+                let b = bin_of(hi);
+                let mut i = a;
+                loop {
+                    if let Some(bin) = bins.get_mut(i) {
+                        bin.push(ci);
+                    }
+                    if i == b {
+                        break;
+                    }
+                    i = (i + 1) % BINS;
+                }
+            }
+        }
+    }
+    bins
 }
 
 fn bin_of(lon: f64) -> usize {

@@ -38,9 +38,9 @@ fn embedded_borders_load() {
 
 #[test]
 fn embedded_file_matches_provenance_hash() {
-    use lightcone_geo::borders::{EMBEDDED_SHA256, EMBEDDED_TOPOJSON};
+    use lightcone_geo::borders::EMBEDDED_SHA256;
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(EMBEDDED_TOPOJSON.as_bytes());
+    let digest = sha2::Sha256::digest(include_bytes!("../data/countries-10m.json"));
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, EMBEDDED_SHA256);
     let provenance = include_str!("../data/PROVENANCE.md");
