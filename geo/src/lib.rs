@@ -13,6 +13,8 @@
 pub mod borders;
 pub mod codes;
 pub mod error;
+pub mod jurisdiction;
+pub mod names;
 pub mod policy;
 pub mod region;
 pub mod scenario;
@@ -22,9 +24,10 @@ pub mod verdict;
 pub mod world;
 
 pub use error::GeoError;
+pub use jurisdiction::Names;
 pub use policy::{Policy, SpeedSpec};
 pub use region::{feasible_region_summary, Cap, RegionSummary};
 pub use scenario::Scenario;
 pub use tolerant::{evaluate_tolerant, robustness, TolerantVerdict, MAX_FAULTY_OPERATORS};
 pub use verdict::{evaluate, Verdict, VerdictKind, Witness};
-pub use world::{Feature, World};
+pub use world::{Feature, Territory, World};

@@ -14,9 +14,10 @@
 //! region at all when `sea = "permitted"`. Names are resolved against the border data when the
 //! policy is built; unknown names are an error listing close matches.
 
-use super::codes::{by_code, close_matches, CODES};
 use super::error::GeoError;
-use super::world::World;
+use super::jurisdiction::Names;
+use super::names::{resolve, Role};
+use super::world::{Feature, World};
 use lightcone::Speed;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,10 @@ struct PolicyFile {
     borders: Option<PathBuf>,
     #[serde(default)]
     faulty_operators: Option<usize>,
+    #[serde(default)]
+    names: Option<String>,
+    #[serde(default)]
+    sea_buffer_nm: Option<f64>,
     /// The audit's rules live in the same file; `audit::AuditRules` reads and checks them.
     #[serde(default, rename = "audit")]
     _audit: Option<toml::Table>,
@@ -88,26 +93,64 @@ pub(crate) struct Compiled {
     pub world_id: u64,
     pub permitted: Vec<bool>,
     pub forbidden: Vec<bool>,
+    /// Per feature: a region (true) or a territory laid over the regions (false).
+    pub region: Vec<bool>,
     pub sea_ok: bool,
     /// Arcs across which "allowed" can change (all others can be ignored).
     pub relevant: Vec<u32>,
 }
 
-impl Compiled {
-    /// Whether a point inside exactly the regions `set` is allowed.
-    pub fn allowed(&self, set: &[usize]) -> bool {
-        if set.is_empty() {
-            return self.sea_ok;
+/// What decides whether a point is allowed: whether it lies in some region, in a permitted
+/// feature, in a forbidden feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Class {
+    pub in_region: bool,
+    pub permitted: bool,
+    pub forbidden: bool,
+}
+
+impl Class {
+    /// The class of a point in the features of both.
+    pub fn or(self, o: Class) -> Class {
+        Class {
+            in_region: self.in_region || o.in_region,
+            permitted: self.permitted || o.permitted,
+            forbidden: self.forbidden || o.forbidden,
         }
-        let p = set
-            .iter()
-            .any(|&f| self.permitted.get(f).copied().unwrap_or(false));
-        let x = set
-            .iter()
-            .any(|&f| self.forbidden.get(f).copied().unwrap_or(true));
-        p && !x
     }
 }
+
+impl Compiled {
+    /// Whether a point inside exactly the features `set` is allowed.
+    pub fn allowed(&self, set: &[usize]) -> bool {
+        self.allowed_class(self.class(set))
+    }
+
+    /// The class of a point inside exactly the features `set` (unknown ids count as forbidden).
+    pub fn class(&self, set: &[usize]) -> Class {
+        set.iter().fold(Class::default(), |c, &f| {
+            c.or(Class {
+                in_region: self.region.get(f).copied().unwrap_or(true),
+                permitted: self.permitted.get(f).copied().unwrap_or(false),
+                forbidden: self.forbidden.get(f).copied().unwrap_or(true),
+            })
+        })
+    }
+
+    /// Allowed: in a permitted feature (or in no region, where sea is allowed) and in no
+    /// forbidden one.
+    pub fn allowed_class(&self, c: Class) -> bool {
+        (c.permitted || (!c.in_region && self.sea_ok)) && !c.forbidden
+    }
+}
+
+/// The default sea rule: water within 200 nautical miles (the outer limit of an exclusive
+/// economic zone, UNCLOS art. 57) of a region that is not allowed counts as not allowed.
+pub const DEFAULT_SEA_BUFFER_NM: f64 = 200.0;
+/// Largest `sea_buffer_nm` accepted.
+pub const MAX_SEA_BUFFER_NM: f64 = 5_000.0;
+/// One nautical mile, metres (exact, by definition).
+pub const METRES_PER_NAUTICAL_MILE: f64 = 1852.0;
 
 /// The default number of faulty landmark operators a verdict tolerates.
 pub const DEFAULT_FAULTY_OPERATORS: usize = 1;
@@ -131,8 +174,15 @@ pub struct Policy {
     /// §1a): verdicts hold whatever that many operators sign. Default 1; 0 trusts every
     /// landmark.
     pub faulty_operators: usize,
+    /// How bare country codes are read (default: as the EAR read them).
+    pub names: Names,
+    /// Sea within this distance (metres) of a region that is not allowed counts as not
+    /// allowed, whatever `sea` says (default 200 nautical miles; 0 turns the rule off).
+    pub sea_buffer_m: f64,
     world: Option<Arc<World>>,
     compiled: Arc<Compiled>,
+    /// The same names compiled with sea not allowed (for the sea rule).
+    compiled_closed: Arc<Compiled>,
 }
 
 impl Policy {
@@ -221,6 +271,8 @@ impl Policy {
             && file.border_margin_km.is_none()
             && file.borders.is_none()
             && file.faulty_operators.is_none()
+            && file.names.is_none()
+            && file.sea_buffer_nm.is_none()
         {
             return Err(GeoError::Policy(
                 "the policy is empty (write permitted = [\"*\"] to allow everywhere)".into(),
@@ -233,8 +285,23 @@ impl Policy {
                 super::tolerant::MAX_FAULTY_OPERATORS
             )));
         }
+        let names = file.names.as_deref().map_or(Ok(Names::Ear), Names::parse)?;
+        let buffer_nm = file.sea_buffer_nm.unwrap_or(DEFAULT_SEA_BUFFER_NM);
+        if !buffer_nm.is_finite() || !(0.0..=MAX_SEA_BUFFER_NM).contains(&buffer_nm) {
+            return Err(GeoError::Policy(format!(
+                "sea_buffer_nm = {buffer_nm}: need 0 ≤ nautical miles ≤ {MAX_SEA_BUFFER_NM}"
+            )));
+        }
         let permitted = file.permitted.unwrap_or_else(|| vec!["*".to_string()]);
         let forbidden = file.forbidden.unwrap_or_default();
+        let empty = Arc::new(Compiled {
+            world_id: 0,
+            permitted: vec![],
+            forbidden: vec![],
+            region: vec![],
+            sea_ok: true,
+            relevant: vec![],
+        });
         let mut p = Policy {
             speed,
             permitted,
@@ -243,16 +310,15 @@ impl Policy {
             border_margin_m: margin_km * 1000.0,
             borders: None,
             faulty_operators,
+            names,
+            sea_buffer_m: buffer_nm * METRES_PER_NAUTICAL_MILE,
             world: owned,
-            compiled: Arc::new(Compiled {
-                world_id: 0,
-                permitted: vec![],
-                forbidden: vec![],
-                sea_ok: true,
-                relevant: vec![],
-            }),
+            compiled: empty.clone(),
+            compiled_closed: empty,
         };
-        p.compiled = Arc::new(p.compile(world)?);
+        let (open, closed) = p.compile(world)?;
+        p.compiled = Arc::new(open);
+        p.compiled_closed = Arc::new(closed);
         Ok(p)
     }
 
@@ -269,42 +335,55 @@ impl Policy {
         }
     }
 
-    /// The compiled form for `world` (cached for the world the policy was built with).
-    pub(crate) fn compiled_for(&self, world: &World) -> Result<Arc<Compiled>, GeoError> {
+    /// The compiled form for `world` (cached for the world the policy was built with), as
+    /// written and with sea not allowed.
+    pub(crate) fn compiled_for(
+        &self,
+        world: &World,
+    ) -> Result<(Arc<Compiled>, Arc<Compiled>), GeoError> {
         if self.compiled.world_id == world.id() {
-            Ok(self.compiled.clone())
+            Ok((self.compiled.clone(), self.compiled_closed.clone()))
         } else {
-            Ok(Arc::new(self.compile(world)?))
+            let (open, closed) = self.compile(world)?;
+            Ok((Arc::new(open), Arc::new(closed)))
         }
     }
 
-    fn compile(&self, world: &World) -> Result<Compiled, GeoError> {
+    /// Per feature of `world`: whether the policy permits it and whether it forbids it.
+    pub fn feature_flags(&self, world: &World) -> Result<(Vec<bool>, Vec<bool>), GeoError> {
         let n = world.features().len();
         let mut permitted = vec![false; n];
         let mut forbidden = vec![false; n];
-        for name in &self.permitted {
-            for f in resolve(world, name)? {
-                if let Some(s) = permitted.get_mut(f) {
-                    *s = true;
+        for (list, flags, role) in [
+            (&self.permitted, &mut permitted, Role::Permitted),
+            (&self.forbidden, &mut forbidden, Role::Forbidden),
+        ] {
+            for name in list {
+                for f in resolve(world, name, self.names, role)? {
+                    if let Some(s) = flags.get_mut(f) {
+                        *s = true;
+                    }
                 }
             }
         }
-        for name in &self.forbidden {
-            for f in resolve(world, name)? {
-                if let Some(s) = forbidden.get_mut(f) {
-                    *s = true;
-                }
-            }
-        }
-        let mut c = Compiled {
-            world_id: world.id(),
-            permitted,
-            forbidden,
-            sea_ok: self.sea_permitted,
-            relevant: Vec::new(),
+        Ok((permitted, forbidden))
+    }
+
+    fn compile(&self, world: &World) -> Result<(Compiled, Compiled), GeoError> {
+        let (permitted, forbidden) = self.feature_flags(world)?;
+        let build = |sea_ok: bool| {
+            let mut c = Compiled {
+                world_id: world.id(),
+                permitted: permitted.clone(),
+                forbidden: forbidden.clone(),
+                region: world.features().iter().map(|f| f.is_region()).collect(),
+                sea_ok,
+                relevant: Vec::new(),
+            };
+            c.relevant = relevant_arcs(world, &c);
+            c
         };
-        c.relevant = relevant_arcs(world, &c);
-        Ok(c)
+        Ok((build(self.sea_permitted), build(false)))
     }
 
     /// Whether the point is allowed, and the label (ISO alpha-2 code, else the dataset's name)
@@ -319,7 +398,7 @@ impl Policy {
             .and_then(|&f| world.features().get(f))
             .map(|f| f.label());
         match self.compiled_for(world) {
-            Ok(c) => (c.allowed(&set), label),
+            Ok((c, _)) => (c.allowed(&set), label),
             Err(_) => (false, label),
         }
     }
@@ -330,114 +409,56 @@ impl Policy {
     }
 }
 
-/// Feature ids named by `name`: `"*"` (all), an ISO alpha-2/alpha-3/numeric code, or a
-/// feature's dataset or ISO name (case-insensitive).
-pub fn resolve(world: &World, name: &str) -> Result<Vec<usize>, GeoError> {
-    let feats = world.features();
-    let t = name.trim();
-    if t == "*" {
-        return Ok((0..feats.len()).collect());
-    }
-    if let Some(code) = by_code(t) {
-        let ids: Vec<usize> = feats
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.code.is_some_and(|c| c.alpha2 == code.alpha2))
-            .map(|(i, _)| i)
-            .collect();
-        if ids.is_empty() {
-            return Err(GeoError::Policy(format!(
-                "{t:?} is ISO 3166-1 {} ({}), but the border data has no separate region for it \
-                 (in Natural Earth it is part of a neighbouring or parent country)",
-                code.alpha2, code.name
-            )));
-        }
-        return Ok(ids);
-    }
-    let ids: Vec<usize> = feats
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| {
-            f.name.eq_ignore_ascii_case(t) || f.code.is_some_and(|c| c.name.eq_ignore_ascii_case(t))
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if !ids.is_empty() {
-        return Ok(ids);
-    }
-    let mut candidates: Vec<&str> = Vec::new();
-    for f in feats {
-        candidates.push(f.name.as_str());
-        if let Some(c) = f.code {
-            candidates.push(c.alpha2);
-            candidates.push(c.alpha3);
-            candidates.push(c.name);
-        }
-    }
-    if world.is_partition() {
-        candidates.extend(CODES.iter().map(|c| c.name));
-    }
-    Err(GeoError::UnknownRegion {
-        name: t.to_string(),
-        suggestions: close_matches(t, candidates, 4),
-    })
-}
-
 /// The arcs across which the policy's "allowed" can change.
 ///
-/// In a partition (regions do not overlap; the embedded borders), a point next to an arc lies
-/// in exactly the regions using the arc on that side, so the arc matters iff the two sides'
-/// sets differ in allowedness. With possible overlaps (user GeoJSON), other regions `S` may
-/// contain both sides; allowedness depends on `S` only through (S empty, any permitted, any
-/// forbidden), so the arc is ignored only if no realisable such class of `S` tells the sides
-/// apart.
+/// A point next to an arc lies in the features using the arc on that side, and perhaps in
+/// others `S` that contain both sides. Allowedness depends on `S` only through its [`Class`],
+/// so the arc is ignored only if no class that `S` can have tells the two sides apart. In a
+/// partition (the embedded countries) `S` holds no region of a region's arc, only territories;
+/// otherwise (user GeoJSON; a territory's own arc) any feature.
 fn relevant_arcs(world: &World, c: &Compiled) -> Vec<u32> {
-    let n = world.features().len();
-    let any_p_nf =
-        (0..n).any(|f| c.permitted.get(f) == Some(&true) && c.forbidden.get(f) == Some(&false));
-    let any_np_f =
-        (0..n).any(|f| c.permitted.get(f) == Some(&false) && c.forbidden.get(f) == Some(&true));
-    let any_np_nf =
-        (0..n).any(|f| c.permitted.get(f) == Some(&false) && c.forbidden.get(f) == Some(&false));
-    let any_p = c.permitted.iter().any(|&p| p);
-    let any_f = c.forbidden.iter().any(|&x| x);
+    let feats = world.features();
+    let class_of = |f: usize| c.class(&[f]);
+    let closure = |ids: &mut dyn Iterator<Item = usize>| {
+        let mut classes = vec![Class::default()];
+        for f in ids {
+            let k = class_of(f);
+            let more: Vec<Class> = classes.iter().map(|x| x.or(k)).collect();
+            for m in more {
+                if !classes.contains(&m) {
+                    classes.push(m);
+                }
+            }
+        }
+        classes
+    };
+    let over_regions =
+        closure(&mut (0..feats.len()).filter(|&f| feats.get(f).is_some_and(|x| !x.is_region())));
+    let over_all = closure(&mut (0..feats.len()));
     let mut out = Vec::new();
     for ai in 0..world.arc_count() {
         let users = world.arc_sides(ai);
-        let right: Vec<usize> = users.iter().filter(|u| u.1).map(|u| u.0 as usize).collect();
-        let left: Vec<usize> = users
-            .iter()
-            .filter(|u| !u.1)
-            .map(|u| u.0 as usize)
-            .collect();
-        let differs = if world.is_partition() {
-            c.allowed(&left) != c.allowed(&right)
-        } else {
-            let side = |t: &[usize], s: Option<(bool, bool)>| -> bool {
-                let pt = t.iter().any(|&f| c.permitted.get(f) == Some(&true));
-                let ft = t.iter().any(|&f| c.forbidden.get(f) == Some(&true));
-                match s {
-                    None if t.is_empty() => c.sea_ok,
-                    None => pt && !ft,
-                    Some((ps, fs)) => (ps || pt) && !(fs || ft),
-                }
-            };
-            let mut cases: Vec<Option<(bool, bool)>> = vec![None];
-            if any_np_nf {
-                cases.push(Some((false, false)));
-            }
-            if any_p_nf {
-                cases.push(Some((true, false)));
-            }
-            if any_np_f {
-                cases.push(Some((false, true)));
-            }
-            if any_p && any_f {
-                cases.push(Some((true, true)));
-            }
-            cases.into_iter().any(|s| side(&left, s) != side(&right, s))
+        let side = |right: bool| {
+            let ids: Vec<usize> = users
+                .iter()
+                .filter(|u| u.1 == right)
+                .map(|u| u.0 as usize)
+                .collect();
+            c.class(&ids)
         };
-        if differs {
+        let (left, right) = (side(false), side(true));
+        let regions_arc = users
+            .iter()
+            .all(|u| feats.get(u.0 as usize).is_some_and(Feature::is_region));
+        let others = if world.is_partition() && regions_arc {
+            &over_regions
+        } else {
+            &over_all
+        };
+        if others
+            .iter()
+            .any(|s| c.allowed_class(left.or(*s)) != c.allowed_class(right.or(*s)))
+        {
             out.push(ai as u32);
         }
     }

@@ -88,12 +88,64 @@ struct Hit {
     hi: f64,
 }
 
-/// Evaluates the policy on the feasible region `∩ caps` (see the module docs).
+/// Evaluates the policy on the feasible region `∩ caps` (see the module docs), with the sea
+/// rule: sea within `policy.sea_buffer_m` of a region that is not allowed is not allowed.
+///
+/// The rule is decided without drawing the buffer. If the verdict with sea as written is
+/// `violation` or `inconsistent`, or equals the verdict with all sea not allowed, sea does not
+/// matter. Otherwise F holds sea, and the written verdict (`compliant`) stands only if the caps
+/// grown by the buffer — which contain every point within the buffer of F — hold no point that
+/// is not allowed; else the verdict is `inconclusive`.
 pub fn evaluate(world: &World, policy: &Policy, caps: &[Cap]) -> Result<Verdict, GeoError> {
     for c in caps {
         c.validate()?;
     }
-    let compiled = policy.compiled_for(world)?;
+    let (open, closed) = policy.compiled_for(world)?;
+    let margin = policy.border_margin_m;
+    let written = evaluate_compiled(world, &open, margin, caps)?;
+    if policy.sea_buffer_m <= 0.0 || !policy.sea_permitted || written.kind != VerdictKind::Compliant
+    {
+        return Ok(written);
+    }
+    let no_sea = evaluate_compiled(world, &closed, margin, caps)?;
+    if no_sea.kind == VerdictKind::Compliant {
+        return Ok(written);
+    }
+    let grown: Vec<Cap> = caps
+        .iter()
+        .map(|c| Cap {
+            radius_m: c.radius_m + policy.sea_buffer_m,
+            ..*c
+        })
+        .collect();
+    let near = evaluate_compiled(world, &open, margin, &grown)?;
+    if near.kind == VerdictKind::Compliant {
+        return Ok(written);
+    }
+    let witness = no_sea.witness.map(|w| Witness {
+        region: format!(
+            "sea within {:.0} nmi of {}",
+            policy.sea_buffer_m / super::policy::METRES_PER_NAUTICAL_MILE,
+            near.witness
+                .as_ref()
+                .map_or("a region not allowed", |n| n.region.as_str())
+        ),
+        ..w
+    });
+    Ok(Verdict {
+        kind: VerdictKind::Inconclusive,
+        witness,
+        point: written.point,
+    })
+}
+
+/// The verdict of one compiled policy on `∩ caps`, steps 1–4 of the module docs.
+fn evaluate_compiled(
+    world: &World,
+    compiled: &Compiled,
+    border_margin_m: f64,
+    caps: &[Cap],
+) -> Result<Verdict, GeoError> {
     let region_caps = region::sphere_caps(caps, 0.0);
     let Some(q) = region::find_point(&region_caps) else {
         return Ok(Verdict {
@@ -103,13 +155,13 @@ pub fn evaluate(world: &World, policy: &Policy, caps: &[Cap]) -> Result<Verdict,
         });
     };
     let point = Some(q.to_lat_lon_deg());
-    let margin = BUILTIN_BORDER_MARGIN_M + policy.border_margin_m;
+    let margin = BUILTIN_BORDER_MARGIN_M + border_margin_m;
     let border_caps: Vec<PreparedCap> = region::sphere_caps(caps, margin)
         .into_iter()
         .map(PreparedCap::new)
         .collect();
     let (qlat, qlon) = q.to_lat_lon_deg();
-    match find_hits(world, &compiled, &border_caps, 1).first() {
+    match find_hits(world, compiled, &border_caps, 1).first() {
         None => {
             let set = world.containing(qlat, qlon);
             let kind = if compiled.allowed(&set) {
@@ -136,11 +188,11 @@ pub fn evaluate(world: &World, policy: &Policy, caps: &[Cap]) -> Result<Verdict,
             } else {
                 let mut hits = vec![*first];
                 hits.extend(
-                    find_hits(world, &compiled, &border_caps, WITNESS_EDGES)
+                    find_hits(world, compiled, &border_caps, WITNESS_EDGES)
                         .into_iter()
                         .skip(1),
                 );
-                witness(world, &compiled, &region_caps, q, &hits)
+                witness(world, compiled, &region_caps, q, &hits)
             };
             Ok(Verdict {
                 kind: VerdictKind::Inconclusive,

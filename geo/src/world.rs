@@ -23,13 +23,19 @@ const BINS: usize = 360;
 /// How far east of a query point its meridian ray runs, degrees (off the data's 0.0036° grid).
 const LON_NUDGE_DEG: f64 = 1.234_567e-7;
 
-/// One region of a [`World`]: a country of the embedded borders or a user polygon.
+/// One place of a [`World`]: a region (a country of the embedded borders or a user polygon)
+/// or a [`Territory`] laid over the regions.
 #[derive(Clone, Debug)]
 pub struct Feature {
     /// The dataset's name, e.g. `"China"`, `"N. Cyprus"`.
     pub name: String,
     /// The ISO 3166-1 entry, when the dataset gives a code for this feature.
     pub code: Option<&'static CountryCode>,
+    /// For a place laid over the regions (an occupied, disputed or leased territory, a country
+    /// too small for the border data): what it is. `None` for a region.
+    pub territory: Option<Territory>,
+    /// Whether any of its rings encloses area (a region drawn as a zero-area sliver has none).
+    pub has_area: bool,
     /// Polygons, each a list of rings (first the exterior, then holes), each ring a list of
     /// signed arc references (`i` forward, `!i` = `-i-1` reversed), as in TopoJSON.
     polygons: Vec<Vec<Vec<i32>>>,
@@ -38,10 +44,48 @@ pub struct Feature {
 }
 
 impl Feature {
-    /// A short label: the alpha-2 code if there is one, else the dataset's name.
+    /// A short label: the alpha-2 code if there is one, else the territory's key, else the
+    /// dataset's name.
     pub fn label(&self) -> &str {
-        self.code.map_or(self.name.as_str(), |c| c.alpha2)
+        match (&self.territory, self.code) {
+            (Some(t), _) => t.key.as_str(),
+            (None, Some(c)) => c.alpha2,
+            (None, None) => self.name.as_str(),
+        }
     }
+
+    /// Whether this is a region (a country or user polygon), not a territory laid over them.
+    pub fn is_region(&self) -> bool {
+        self.territory.is_none()
+    }
+}
+
+/// A place whose treatment changes an export-control verdict and that the country borders do
+/// not settle: laid over the regions, selected by its key or by `XX+occupied` in a policy.
+/// Its polygon covers at least the place (drawn outward from its source), so it is sound to
+/// forbid and is never used to permit (see `docs/policy.md`, "Territories").
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Territory {
+    /// Policy name, e.g. `"crimea"`, `"mischief-reef"`.
+    pub key: String,
+    /// The sovereign in international law as the table's source states it (ISO alpha-2).
+    pub de_jure: Option<String>,
+    /// Who holds it in fact (ISO alpha-2), when the table's source names one: what
+    /// `XX+occupied` selects.
+    pub administered_by: Option<String>,
+    /// `occupied`, `disputed`, `leased`, `administered` or `small-country`.
+    pub status: String,
+    /// For a country too small for the border data: its ISO alpha-2 code, so that the code
+    /// selects this polygon too.
+    pub stands_for: Option<String>,
+}
+
+/// A feature as decoded, before the index is built.
+pub(crate) struct RawFeature {
+    pub name: String,
+    pub code: Option<&'static CountryCode>,
+    pub polygons: Vec<Vec<Vec<i32>>>,
+    pub territory: Option<Territory>,
 }
 
 /// A stored arc: a run of points, the regions on each side, and its bounding cap.
@@ -163,7 +207,8 @@ pub(crate) struct RawWorld {
     pub arcs: Vec<Vec<[f64; 2]>>,
     /// Features: name, code, polygons of rings of arc references.
     pub features: RawFeatures,
-    /// Whether the regions are known not to overlap (a partition of part of the sphere).
+    /// Whether the regions are known not to overlap (a partition of part of the sphere);
+    /// territories overlap them in any case.
     pub partition: bool,
 }
 
@@ -294,7 +339,14 @@ impl World {
         let mut north: Vec<u32> = Vec::new();
         let mut features = Vec::with_capacity(raw_features.len());
         let mut repaired = 0usize;
-        for (fi, (name, code, polygons)) in raw_features.into_iter().enumerate() {
+        for (fi, raw) in raw_features.into_iter().enumerate() {
+            let RawFeature {
+                name,
+                code,
+                polygons,
+                territory,
+            } = raw;
+            let mut has_area = false;
             let fid =
                 u32::try_from(fi).map_err(|_| GeoError::Borders("too many features".into()))?;
             let mut north_parity = false;
@@ -339,6 +391,7 @@ impl World {
                         // Parity baseline: does the smaller side hold the North Pole?
                         north_parity ^= n_right == small_is_right;
                     }
+                    has_area |= !degenerate;
                     if degenerate {
                         // No area: it toggles nothing and separates nothing (e.g. the Vatican
                         // and Italy's matching hole, two-point slivers at this scale).
@@ -358,6 +411,8 @@ impl World {
             features.push(Feature {
                 name,
                 code,
+                territory,
+                has_area,
                 polygons,
                 flipped,
             });
@@ -667,7 +722,7 @@ impl World {
     }
 }
 
-type RawFeatures = Vec<(String, Option<&'static CountryCode>, Vec<Vec<Vec<i32>>>)>;
+type RawFeatures = Vec<RawFeature>;
 type RawArcs = Vec<Vec<[f64; 2]>>;
 
 /// Splits every arc so that each edge lying along the antimeridian (both ends at ±180°) is an
@@ -703,7 +758,13 @@ fn split_seams(arcs: RawArcs, features: RawFeatures) -> Result<(RawArcs, RawFeat
         pieces.push(ids);
     }
     let mut feats = Vec::with_capacity(features.len());
-    for (name, code, polys) in features {
+    for f in features {
+        let RawFeature {
+            name,
+            code,
+            polygons: polys,
+            territory,
+        } = f;
         let mut np = Vec::with_capacity(polys.len());
         for poly in polys {
             let mut nr = Vec::with_capacity(poly.len());
@@ -725,7 +786,12 @@ fn split_seams(arcs: RawArcs, features: RawFeatures) -> Result<(RawArcs, RawFeat
             }
             np.push(nr);
         }
-        feats.push((name, code, np));
+        feats.push(RawFeature {
+            name,
+            code,
+            polygons: np,
+            territory,
+        });
     }
     Ok((out, feats))
 }

@@ -26,10 +26,17 @@ fn cap(lat: f64, lon: f64, km: f64) -> Cap {
 #[test]
 fn embedded_borders_load() {
     let w = world();
-    assert_eq!(w.features().len(), 255);
+    let regions = w.features().iter().filter(|f| f.is_region()).count();
+    assert_eq!(regions, 255, "Natural Earth's 255 countries");
+    assert_eq!(w.features().len() - regions, 27, "the territories table");
     assert!(w.point_count() > 470_000);
+    let countries = World::from_topojson_str(
+        include_str!("../data/countries-10m.json"),
+        Some("countries"),
+    )
+    .unwrap();
     assert_eq!(
-        w.repaired_rings(),
+        countries.repaired_rings(),
         3,
         "the three Maldives triangles of world-atlas issue #44"
     );
@@ -94,9 +101,9 @@ fn separate_features_and_enclaves() {
     assert_eq!(labels(22.5431, 114.0579), ["CN"]); // Shenzhen
     assert_eq!(labels(-29.3151, 27.4869), ["LS"]); // Maseru, inside South Africa's hole
     assert_eq!(labels(-26.2041, 28.0473), ["ZA"]);
-    // The Vatican is a two-point sliver in the 1:10m data (zero area), so it never contains a
-    // point; San Marino is a proper hole in Italy.
-    assert_eq!(labels(41.9029, 12.4534), ["IT"]);
+    // The Vatican is a two-point sliver in the 1:10m data (zero area); the territories table
+    // lays a polygon over it. San Marino is a proper hole in Italy.
+    assert_eq!(labels(41.9029, 12.4534), ["IT", "vatican"]);
     assert_eq!(labels(43.9356, 12.4473), ["SM"]);
     assert_eq!(labels(41.8967, 12.4822), ["IT"]);
     assert_eq!(labels(-18.1416, 178.4419), ["FJ"]); // Suva
@@ -336,13 +343,18 @@ fn user_geojson_polygons() {
 
 #[test]
 fn no_two_countries_overlap_at_sample_points() {
-    // The embedded borders are treated as a partition; check it on a fine grid.
+    // The embedded countries are treated as a partition (territories lie over them); check it
+    // on a fine grid.
     let w = world();
     let mut lat = -89.75;
     while lat < 90.0 {
         let mut lon = -179.8;
         while lon < 180.0 {
-            let s = w.containing(lat, lon);
+            let s: Vec<usize> = w
+                .containing(lat, lon)
+                .into_iter()
+                .filter(|&f| w.features()[f].is_region())
+                .collect();
             assert!(s.len() <= 1, "{lat},{lon}: {:?}", s);
             lon += 0.7;
         }

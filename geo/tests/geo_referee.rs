@@ -224,20 +224,8 @@ fn samples(
 
 /// Every border vertex of the regions the policy does not allow, as (lat, lon, unit vector).
 fn disallowed_vertices(world: &World, policy: &Policy) -> Vec<(f64, f64, Vec3)> {
-    use lightcone_geo::policy::resolve;
     let n = world.features().len();
-    let mut permitted = vec![false; n];
-    let mut forbidden = vec![false; n];
-    for name in &policy.permitted {
-        for f in resolve(world, name).unwrap() {
-            permitted[f] = true;
-        }
-    }
-    for name in &policy.forbidden {
-        for f in resolve(world, name).unwrap() {
-            forbidden[f] = true;
-        }
-    }
+    let (permitted, forbidden) = policy.feature_flags(world).unwrap();
     static ALL: std::sync::OnceLock<Vec<Vec<(f64, f64, Vec3)>>> = std::sync::OnceLock::new();
     let all = ALL.get_or_init(|| {
         (0..n)
@@ -253,7 +241,7 @@ fn disallowed_vertices(world: &World, policy: &Policy) -> Vec<(f64, f64, Vec3)> 
     });
     let mut out = Vec::new();
     for f in 0..n {
-        if !permitted[f] || forbidden[f] {
+        if (world.features()[f].is_region() && !permitted[f]) || forbidden[f] {
             out.extend_from_slice(&all[f]);
         }
     }

@@ -9,7 +9,9 @@ const IMAGE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/world.image"
 
 fn from_sources() -> (World, Vec<u8>) {
     let topojson = include_str!("../data/countries-10m.json");
-    let (world, grid, sources) = World::from_embedded_sources(topojson).expect("sources build");
+    let territories = include_str!("../data/territories.geojson");
+    let (world, grid, sources) =
+        World::from_embedded_sources(topojson, territories).expect("sources build");
     let image = world.to_image(grid, &sources).expect("image encodes");
     (world, image)
 }
@@ -42,6 +44,25 @@ fn embedded_image_is_its_sources() {
     other[at] = b'K';
     let (renamed, _) = World::from_image(&other).expect("still an image");
     assert!(!renamed.same_as(&built));
+}
+
+#[test]
+fn sources_match_their_recorded_hashes() {
+    use sha2::Digest;
+    let hex = |bytes: &[u8]| -> String {
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(
+        hex(include_bytes!("../data/territories.geojson")),
+        lightcone_geo::borders::TERRITORIES_SHA256
+    );
+    assert_eq!(
+        hex(include_bytes!("../data/countries-10m.json")),
+        lightcone_geo::borders::EMBEDDED_SHA256
+    );
 }
 
 #[test]

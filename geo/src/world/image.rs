@@ -74,6 +74,8 @@ struct Image<'a> {
 struct ImageFeature {
     name: String,
     numeric: Option<u16>,
+    territory: Option<super::Territory>,
+    has_area: bool,
     polygons: Vec<Vec<Vec<i32>>>,
     flipped: Vec<bool>,
 }
@@ -239,6 +241,8 @@ impl World {
                 .map(|f| ImageFeature {
                     name: f.name.clone(),
                     numeric: f.code.map(|c| c.numeric),
+                    territory: f.territory.clone(),
+                    has_area: f.has_area,
                     polygons: f.polygons.clone(),
                     flipped: f.flipped.clone(),
                 })
@@ -266,6 +270,8 @@ impl World {
             .map(|f| Feature {
                 name: f.name,
                 code: f.numeric.and_then(by_numeric),
+                territory: f.territory,
+                has_area: f.has_area,
                 polygons: f.polygons,
                 flipped: f.flipped,
             })
@@ -295,6 +301,8 @@ impl World {
         let feature = |a: &Feature, b: &Feature| {
             a.name == b.name
                 && a.code.map(|c| c.numeric) == b.code.map(|c| c.numeric)
+                && a.territory == b.territory
+                && a.has_area == b.has_area
                 && a.polygons == b.polygons
                 && a.flipped == b.flipped
         };

@@ -10,7 +10,8 @@
 
 use super::{latest_region, utc};
 use crate::audit::model::{AuditReport, ChipReport, ChipStatus, EpochReport, RegionReport};
-use crate::geo::policy::resolve;
+use crate::geo::names::{resolve, Role};
+use crate::geo::Names;
 use crate::geo::World;
 use std::f64::consts::PI;
 use std::fmt::Write as _;
@@ -103,11 +104,11 @@ const DETAILS_MAX: usize = 4;
 pub fn world_map(report: &AuditReport, world: &World) -> Map {
     let mut notes = Vec::new();
     let n = world.features().len();
-    let forbidden = resolve_all(world, &report.policy.forbidden, "forbidden", &mut notes);
+    let forbidden = resolve_all(world, &report.policy.forbidden, Role::Forbidden, &mut notes);
     let permitted = if report.policy.permitted.iter().any(|p| p.trim() == "*") {
         vec![false; n]
     } else {
-        resolve_all(world, &report.policy.permitted, "permitted", &mut notes)
+        resolve_all(world, &report.policy.permitted, Role::Permitted, &mut notes)
     };
 
     // Chip regions, the problems last so they are drawn on top.
@@ -464,10 +465,14 @@ fn details(report: &AuditReport, shapes: &[Shape<'_>]) -> Vec<Detail> {
 }
 
 /// Feature flags for a list of region names; names the borders do not know are noted.
-fn resolve_all(world: &World, list: &[String], what: &str, notes: &mut Vec<String>) -> Vec<bool> {
+fn resolve_all(world: &World, list: &[String], role: Role, notes: &mut Vec<String>) -> Vec<bool> {
+    let what = match role {
+        Role::Permitted => "permitted",
+        Role::Forbidden => "forbidden",
+    };
     let mut flags = vec![false; world.features().len()];
     for name in list {
-        match resolve(world, name) {
+        match resolve(world, name, Names::Ear, role) {
             Ok(ids) => {
                 for i in ids {
                     if let Some(f) = flags.get_mut(i) {
