@@ -353,10 +353,19 @@ fn geojson_raw(text: &str, territories: bool) -> Result<RawWorld, GeoError> {
             }
         };
         let mut polygons = Vec::new();
-        for poly in polys {
+        for (pi, poly) in polys.into_iter().enumerate() {
             let mut rings = Vec::new();
-            for ring in poly {
-                let pts = densify(&ring, &name)?;
+            let label = format!("{name:?} (polygon {pi})");
+            let closed: Vec<Vec<[f64; 2]>> = poly
+                .iter()
+                .map(|r| closed_ring(r, &name))
+                .collect::<Result<_, _>>()?;
+            super::validate::check_polygon(&label, &closed)?;
+            for (ri, ring) in poly.iter().enumerate() {
+                let pts = densify(ring, &name)?;
+                if ri == 0 {
+                    super::validate::check_hemisphere(&label, &pts)?;
+                }
                 total += pts.len();
                 if total > MAX_POINTS {
                     return Err(bad("GeoJSON: too many points"));
@@ -409,9 +418,9 @@ fn territory_of(props: Option<&serde_json::Value>, name: &str) -> Result<Territo
     })
 }
 
-/// Closes a GeoJSON ring and inserts points so that no step exceeds [`GEOJSON_STEP_DEG`].
-fn densify(ring: &[Vec<f64>], name: &str) -> Result<Vec<[f64; 2]>, GeoError> {
-    let mut pts: Vec<[f64; 2]> = Vec::with_capacity(ring.len());
+/// A GeoJSON ring's positions, checked and closed (last = first).
+fn closed_ring(ring: &[Vec<f64>], name: &str) -> Result<Vec<[f64; 2]>, GeoError> {
+    let mut pts: Vec<[f64; 2]> = Vec::with_capacity(ring.len() + 1);
     for p in ring {
         let (Some(&lon), Some(&lat)) = (p.first(), p.get(1)) else {
             return Err(bad(format!("{name}: a position needs two numbers")));
@@ -429,6 +438,12 @@ fn densify(ring: &[Vec<f64>], name: &str) -> Result<Vec<[f64; 2]>, GeoError> {
             pts.push(f);
         }
     }
+    Ok(pts)
+}
+
+/// Closes a GeoJSON ring and inserts points so that no step exceeds [`GEOJSON_STEP_DEG`].
+fn densify(ring: &[Vec<f64>], name: &str) -> Result<Vec<[f64; 2]>, GeoError> {
+    let pts = closed_ring(ring, name)?;
     let mut out = Vec::with_capacity(pts.len());
     for w in pts.windows(2) {
         let (Some(a), Some(b)) = (w.first(), w.get(1)) else {

@@ -10,6 +10,7 @@
 //!   landmark operators are faulty, and [`robustness`], the largest f that stays compliant.
 //! - [`Scenario`]: the JSON input of `lightcone verdict`.
 
+pub mod answer;
 pub mod borders;
 pub mod codes;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod region;
 pub mod scenario;
 pub mod sphere;
 pub mod tolerant;
+pub mod validate;
 pub mod verdict;
 pub mod world;
 

@@ -243,7 +243,7 @@ fn arc_index(r: i32) -> usize {
 /// d3-geo's signed ring sum: the sum over edges of the signed area of the triangle (South Pole,
 /// a, b), in steradians. The area of the region to the right of the ring is this sum modulo 4π;
 /// a negative sum means that region holds the South Pole (d3-geo's `geoArea` convention).
-fn d3_ring_sum(ring: &[[f64; 2]]) -> f64 {
+pub(crate) fn d3_ring_sum(ring: &[[f64; 2]]) -> f64 {
     let Some(first) = ring.first() else {
         return 0.0;
     };
@@ -271,7 +271,7 @@ fn d3_ring_sum(ring: &[[f64; 2]]) -> f64 {
 }
 
 /// The area (steradians, in [0, 4π)) of the region to the right of the ring.
-fn right_area(sum: f64) -> f64 {
+pub(crate) fn right_area(sum: f64) -> f64 {
     if sum < 0.0 {
         sum + 4.0 * PI
     } else {

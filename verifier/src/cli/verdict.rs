@@ -3,8 +3,7 @@
 //! operators are faulty (`faulty_operators` of the policy, or `--faulty-operators`). Exit
 //! status 0 for any verdict, 2 for unusable input (with a message on stderr).
 
-use lightcone_verifier::geo::{evaluate_tolerant, robustness, Policy, Scenario, VerdictKind};
-use serde_json::json;
+use lightcone_verifier::geo::{Policy, Scenario};
 use std::path::PathBuf;
 
 /// Arguments of `lightcone verdict`.
@@ -39,40 +38,7 @@ pub fn run(args: VerdictArgs) -> Result<(), lightcone_verifier::Error> {
         }
         other => other,
     })?;
-    let speed = scenario.speed_or(policy.speed)?;
-    let caps = scenario.caps(speed)?;
-    let groups = scenario.operator_groups(speed)?;
-    let world = policy.default_world()?;
-    let faulty = args.faulty_operators.unwrap_or(policy.faulty_operators);
-    let tolerant = evaluate_tolerant(world, &policy, &groups, faulty)?;
-    let robust = robustness(world, &policy, &groups, groups.len())?;
-    let verdict = &tolerant.verdict;
-    let mut out = json!({
-        "verdict": verdict.kind.as_str(),
-        "faulty_operators": faulty,
-        "constraining_operators": tolerant.constraining,
-        "robustness": robust,
-        "speed_m_per_s": speed.m_per_s(),
-        "sound_against_all_media": speed.is_light(),
-        "caps": caps.iter().map(|c| json!({"lat": c.center_lat, "lon": c.center_lon, "radius_m": c.radius_m})).collect::<Vec<_>>(),
-    });
-    if let Some((lat, lon)) = verdict.point {
-        out["feasible_point"] = json!({"lat": lat, "lon": lon});
-    }
-    if let Some(w) = &verdict.witness {
-        out["witness"] =
-            json!({"lat": w.lat, "lon": w.lon, "region": w.region, "in_region": w.in_region});
-    }
-    if verdict.kind == VerdictKind::Inconsistent {
-        out["note"] = json!(format!(
-            "the measurements cannot all be true with at most {faulty} faulty operator(s): more landmarks lie or are misplaced, or the speed assumption is wrong"
-        ));
-    } else if tolerant.constraining <= faulty {
-        out["note"] = json!(format!(
-            "only {} operator(s) constrain the position: with {faulty} faulty operator(s) the chip may be anywhere",
-            tolerant.constraining
-        ));
-    }
+    let out = lightcone_verifier::geo::answer::answer(&policy, &scenario, args.faulty_operators)?;
     println!("{out}");
     Ok(())
 }
