@@ -22,7 +22,7 @@ pub const EMBEDDED_SHA256: &str =
 /// SHA-256 of `geo/data/territories.geojson`, the territories laid over the countries (see
 /// `docs/policy.md`, "Territories"; checked by the `world_image` test).
 pub const TERRITORIES_SHA256: &str =
-    "5f071f821671033a7b48f9c67f18587f334fc0eb1e8f101bc20254256dc8f6dd";
+    "921b45602d867fcbf288753e7a3e51ceef3ba4f68567dd7fb5c10185a2d05213";
 
 /// The embedded borders as a world image (see [`World::to_image`]), built from
 /// `geo/data/countries-10m.json` by `LIGHTCONE_BLESS=1 cargo test -p lightcone-geo --test

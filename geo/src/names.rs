@@ -5,7 +5,7 @@
 //!   bare code.
 //! - `"RU+occupied"`: the code's regions and every territory the table says it administers
 //!   or occupies (forbidden lists only).
-//! - a territory's key, e.g. `"crimea"` (forbidden lists only).
+//! - a territory's key, e.g. `"crimea"`, or its name (forbidden lists only).
 //! - an ISO 3166-1 code (alpha-2, alpha-3, numeric), read as [`Names`] says, plus a polygon
 //!   the territories table gives a country too small for the border data (forbidden lists).
 //! - the border data's or ISO's name of a region.
@@ -87,11 +87,14 @@ fn select(world: &World, t: &str, names: Names, role: Role) -> Result<Vec<usize>
         }));
         return Ok(out);
     }
-    let by_key = ids_where(feats, |f| {
-        f.territory
-            .as_ref()
-            .is_some_and(|x| x.key.eq_ignore_ascii_case(t))
-    });
+    let territory = |by_name: bool| {
+        ids_where(feats, |f| {
+            f.territory.as_ref().is_some_and(|x| {
+                x.key.eq_ignore_ascii_case(t) || (by_name && f.name.eq_ignore_ascii_case(t))
+            })
+        })
+    };
+    let by_key = territory(false);
     if !by_key.is_empty() {
         forbid_only(t, role)?;
         return Ok(by_key);
@@ -105,7 +108,19 @@ fn select(world: &World, t: &str, names: Names, role: Role) -> Result<Vec<usize>
                 || f.code.is_some_and(|c| c.name.eq_ignore_ascii_case(t)))
     });
     if !by_name.is_empty() {
-        return Ok(by_name);
+        // A country named by name gets what its code gets (e.g. the Vatican's polygon).
+        let mut out = by_name.clone();
+        for code in by_name.iter().filter_map(|&i| feats.get(i)?.code) {
+            out.extend(code_ids(world, code.alpha2, Names::Iso, role)?);
+        }
+        out.sort_unstable();
+        out.dedup();
+        return Ok(out);
+    }
+    let by_territory_name = territory(true);
+    if !by_territory_name.is_empty() {
+        forbid_only(t, role)?;
+        return Ok(by_territory_name);
     }
     Err(unknown(world, t))
 }

@@ -386,7 +386,8 @@ impl Policy {
         Ok((build(self.sea_permitted), build(false)))
     }
 
-    /// Whether the point is allowed, and the label (ISO alpha-2 code, else the dataset's name)
+    /// Whether the point is allowed (with the sea rule: sea within `sea_buffer_m` of a region
+    /// that is not allowed is not), and the label (ISO alpha-2 code, else the dataset's name)
     /// of the first region containing it (`None` at sea).
     ///
     /// If `world` is not the one the policy was built for and a name does not resolve in it,
@@ -398,7 +399,14 @@ impl Policy {
             .and_then(|&f| world.features().get(f))
             .map(|f| f.label());
         match self.compiled_for(world) {
-            Ok((c, _)) => (c.allowed(&set), label),
+            Ok((c, _)) => {
+                let class = c.class(&set);
+                let mut ok = c.allowed_class(class);
+                if ok && !class.in_region && self.sea_buffer_m > 0.0 {
+                    ok = !super::verdict::sea_point_near_disallowed(world, self, &c, lat, lon);
+                }
+                (ok, label)
+            }
             Err(_) => (false, label),
         }
     }

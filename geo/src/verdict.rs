@@ -91,11 +91,12 @@ struct Hit {
 /// Evaluates the policy on the feasible region `∩ caps` (see the module docs), with the sea
 /// rule: sea within `policy.sea_buffer_m` of a region that is not allowed is not allowed.
 ///
-/// The rule is decided without drawing the buffer. If the verdict with sea as written is
-/// `violation` or `inconsistent`, or equals the verdict with all sea not allowed, sea does not
-/// matter. Otherwise F holds sea, and the written verdict (`compliant`) stands only if the caps
-/// grown by the buffer — which contain every point within the buffer of F — hold no point that
-/// is not allowed; else the verdict is `inconclusive`.
+/// The rule is decided without drawing the buffer. If the verdict with sea as written is not
+/// `compliant`, or is `compliant` with all sea not allowed too, sea does not change it.
+/// Otherwise F holds sea: F's enclosing cap is covered by cells, split where needed, and the
+/// verdict stays `compliant` only if every cell's part of F holds no sea, or grown by the
+/// buffer (which contains every point within the buffer of that part) holds no point that is
+/// not allowed; else it is `inconclusive`.
 pub fn evaluate(world: &World, policy: &Policy, caps: &[Cap]) -> Result<Verdict, GeoError> {
     for c in caps {
         c.validate()?;
@@ -111,32 +112,144 @@ pub fn evaluate(world: &World, policy: &Policy, caps: &[Cap]) -> Result<Verdict,
     if no_sea.kind == VerdictKind::Compliant {
         return Ok(written);
     }
-    let grown: Vec<Cap> = caps
-        .iter()
-        .map(|c| Cap {
-            radius_m: c.radius_m + policy.sea_buffer_m,
-            ..*c
-        })
-        .collect();
-    let near = evaluate_compiled(world, &open, margin, &grown)?;
-    if near.kind == VerdictKind::Compliant {
+    let sea = SeaRule {
+        world,
+        open: &open,
+        closed: &closed,
+        margin,
+        buffer_m: policy.sea_buffer_m,
+    };
+    let Some(enclosing) = super::region::feasible_region_summary(caps)?.map(|r| r.enclosing) else {
         return Ok(written);
+    };
+    match sea.first_unsafe(caps, enclosing)? {
+        None => Ok(written),
+        Some(near) => Ok(Verdict {
+            kind: VerdictKind::Inconclusive,
+            witness: near.or(no_sea.witness),
+            point: written.point,
+        }),
     }
-    let witness = no_sea.witness.map(|w| Witness {
-        region: format!(
-            "sea within {:.0} nmi of {}",
-            policy.sea_buffer_m / super::policy::METRES_PER_NAUTICAL_MILE,
-            near.witness
-                .as_ref()
-                .map_or("a region not allowed", |n| n.region.as_str())
-        ),
-        ..w
-    });
-    Ok(Verdict {
-        kind: VerdictKind::Inconclusive,
-        witness,
-        point: written.point,
-    })
+}
+
+/// Whether the sea point (`lat`, `lon`) lies within the policy's sea buffer (plus the border
+/// margins) of a region that is not allowed: the sea rule for one point, as
+/// [`Policy::classify`] applies it. Errors count as near (the safe side).
+pub(crate) fn sea_point_near_disallowed(
+    world: &World,
+    policy: &Policy,
+    open: &Compiled,
+    lat: f64,
+    lon: f64,
+) -> bool {
+    let Ok(cap) = Cap::new(lat, lon, policy.sea_buffer_m) else {
+        return true;
+    };
+    evaluate_compiled(world, open, policy.border_margin_m, &[cap])
+        .map_or(true, |v| v.kind != VerdictKind::Compliant)
+}
+
+/// The sea rule's search for sea in F within the buffer of a region that is not allowed.
+struct SeaRule<'a> {
+    world: &'a World,
+    open: &'a Compiled,
+    closed: &'a Compiled,
+    margin: f64,
+    buffer_m: f64,
+}
+
+/// Most cells the sea rule examines before it gives up (and says `inconclusive`).
+const SEA_CELLS_MAX: usize = 64;
+
+impl SeaRule<'_> {
+    /// The cap grown by the buffer.
+    fn grow(&self, c: &Cap) -> Cap {
+        Cap {
+            radius_m: c.radius_m + self.buffer_m,
+            ..*c
+        }
+    }
+
+    /// Covers F's enclosing cap with ever smaller cells (seven half-size caps cover a cap).
+    /// `None` if every cell either holds no sea of F, or lies, grown by the buffer, in no
+    /// region that is not allowed. Otherwise `Some`, with a witness if one was found: a point
+    /// not allowed within the buffer (plus the border margin) of F's sea, marked as outside F
+    /// (`in_region: false`). Gives up, with that outcome, after [`SEA_CELLS_MAX`] cells or
+    /// below a tenth of the buffer.
+    fn first_unsafe(
+        &self,
+        caps: &[Cap],
+        enclosing: Cap,
+    ) -> Result<Option<Option<Witness>>, GeoError> {
+        let outside = |v: Verdict| {
+            v.witness.map(|w| Witness {
+                in_region: false,
+                ..w
+            })
+        };
+        // First the whole of F at once (for F unbounded, the only test there is).
+        let grown: Vec<Cap> = caps.iter().map(|c| self.grow(c)).collect();
+        let near = evaluate_compiled(self.world, self.open, self.margin, &grown)?;
+        if near.kind == VerdictKind::Compliant {
+            return Ok(None);
+        }
+        if !enclosing.radius_m.is_finite() || enclosing.radius_m > 10_000_000.0 {
+            return Ok(Some(outside(near)));
+        }
+        let mut queue = vec![enclosing];
+        let mut examined = 0;
+        while let Some(cell) = queue.pop() {
+            examined += 1;
+            if examined > SEA_CELLS_MAX {
+                return Ok(Some(outside(near)));
+            }
+            let mut part = caps.to_vec();
+            part.push(cell);
+            let no_sea = evaluate_compiled(self.world, self.closed, self.margin, &part)?;
+            if matches!(
+                no_sea.kind,
+                VerdictKind::Compliant | VerdictKind::Inconsistent
+            ) {
+                continue; // this part of F is empty, or all allowed land
+            }
+            let grown: Vec<Cap> = part.iter().map(|c| self.grow(c)).collect();
+            let near_part = evaluate_compiled(self.world, self.open, self.margin, &grown)?;
+            if near_part.kind == VerdictKind::Compliant {
+                continue; // nothing not allowed within the buffer of this part of F
+            }
+            if cell.radius_m < self.buffer_m / 10.0 {
+                return Ok(Some(outside(near_part)));
+            }
+            queue.extend(children(&cell));
+        }
+        Ok(None)
+    }
+}
+
+/// Seven caps of half the radius (5 % more, for the ellipsoid and rounding) that cover `cap`:
+/// one at its centre and six at √3/2 of its radius, 60° apart. The azimuthal equidistant map
+/// around the centre is 1-Lipschitz back to the sphere, so the planar covering carries over.
+fn children(cap: &Cap) -> Vec<Cap> {
+    const EARTH_M: f64 = 6_371_008.8;
+    let r = cap.radius_m * 0.5 * 1.05;
+    let d = cap.radius_m * 3f64.sqrt() / 2.0 / EARTH_M;
+    let (lat1, lon1) = (cap.center_lat.to_radians(), cap.center_lon.to_radians());
+    let mut out = vec![Cap {
+        radius_m: r,
+        ..*cap
+    }];
+    for k in 0..6 {
+        let b = (60.0 * k as f64).to_radians();
+        let lat2 = (lat1.sin() * d.cos() + lat1.cos() * d.sin() * b.cos()).asin();
+        let lon2 = lon1 + (b.sin() * d.sin() * lat1.cos()).atan2(d.cos() - lat1.sin() * lat2.sin());
+        let lon2 = (lon2.to_degrees() + 540.0).rem_euclid(360.0) - 180.0;
+        out.push(Cap {
+            center_lat: lat2.to_degrees().clamp(-90.0, 90.0),
+            center_lon: lon2,
+            radius_m: r,
+        });
+    }
+    out
 }
 
 /// The verdict of one compiled policy on `∩ caps`, steps 1–4 of the module docs.

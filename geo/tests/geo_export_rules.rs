@@ -165,6 +165,16 @@ fn sea_near_a_forbidden_region_is_not_a_loophole() {
         verdict("forbidden = [\"CN\"]\nsea_buffer_nm = 0", lat, lon, 20.0),
         VerdictKind::Compliant
     );
+    // A coastal chip whose sea is far from any forbidden region stays compliant: Sydney.
+    assert_eq!(
+        verdict("forbidden = [\"CN\"]", -33.87, 151.21, 50.0),
+        VerdictKind::Compliant
+    );
+    // Busan, 50 km: its sea lies within 200 nmi of Japan (allowed) but not of China.
+    assert_eq!(
+        verdict("forbidden = [\"CN\"]", 35.18, 129.08, 50.0),
+        VerdictKind::Compliant
+    );
     // Mid-Pacific: open ocean stays permitted by default.
     assert_eq!(
         verdict("forbidden = [\"CN\"]", 0.0, -150.0, 50.0),

@@ -103,7 +103,7 @@ fn separate_features_and_enclaves() {
     assert_eq!(labels(-26.2041, 28.0473), ["ZA"]);
     // The Vatican is a two-point sliver in the 1:10m data (zero area); the territories table
     // lays a polygon over it. San Marino is a proper hole in Italy.
-    assert_eq!(labels(41.9029, 12.4534), ["IT", "vatican"]);
+    assert_eq!(labels(41.9029, 12.4534), ["IT", "vatican-city"]);
     assert_eq!(labels(43.9356, 12.4473), ["SM"]);
     assert_eq!(labels(41.8967, 12.4822), ["IT"]);
     assert_eq!(labels(-18.1416, 178.4419), ["FJ"]); // Suva

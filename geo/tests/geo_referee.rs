@@ -105,15 +105,19 @@ fn random_truth(rng: &mut Rng, world: &World) -> (f64, f64) {
 }
 
 fn random_policy(rng: &mut Rng, world: &World, truth: (f64, f64)) -> (Policy, String) {
+    // Names of the countries (regions); territories laid over them are tested elsewhere.
+    let regions: Vec<&lightcone_geo::Feature> = world
+        .features()
+        .iter()
+        .filter(|f| f.is_region() && f.has_area)
+        .collect();
     let here = world
         .containing(truth.0, truth.1)
-        .first()
-        .map(|&f| world.features()[f].name.clone());
-    let pick = |rng: &mut Rng| {
-        world.features()[rng.below(world.features().len())]
-            .name
-            .clone()
-    };
+        .into_iter()
+        .map(|f| &world.features()[f])
+        .find(|f| f.is_region() && f.has_area)
+        .map(|f| f.name.clone());
+    let pick = |rng: &mut Rng| regions[rng.below(regions.len())].name.clone();
     let quote = |v: &[String]| {
         v.iter()
             .map(|s| format!("{s:?}"))

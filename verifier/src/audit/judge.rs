@@ -111,8 +111,9 @@ pub fn judge_chip(
         findings.append(&mut f);
     }
     epochs.sort_by_key(|e| e.start_ns);
-    // Exact robustness (a search above f) only where the report reads it: the latest
-    // compliant epoch.
+    // Exact robustness (a search above f) and the jurisdiction claim only where the report
+    // reads them: the latest compliant epoch.
+    let mut jurisdiction = None;
     if let Some(latest) = epochs.iter_mut().rev().find(|e| e.verdict == "compliant") {
         let epoch = latest.start_ns / cx.rules.epoch_ns.max(1);
         if let Some((_, bounds)) = epoch_list.iter().find(|(e, _)| *e == epoch) {
@@ -127,6 +128,10 @@ pub fn judge_chip(
             ) {
                 latest.robustness = Some(best);
             }
+            let point = latest.region.as_ref().map(|r| (r.lat, r.lon));
+            jurisdiction = geo::answer::jurisdiction(cx.world, &groups, f, point)
+                .ok()
+                .flatten();
         }
     }
 
@@ -157,6 +162,8 @@ pub fn judge_chip(
         model,
         vendor,
         status,
+        rats_tier: status.rats_tier(state.accepted > 0),
+        jurisdiction: jurisdiction.filter(|_| status == ChipStatus::Verified),
         reason,
         robustness,
         last_compliant_ns: latest_compliant.map(|e| e.start_ns),
@@ -409,20 +416,16 @@ fn judge_epoch(
                 lon: w.lon,
                 region: w.region,
             });
-            (
-                v.verdict.kind.as_str(),
-                witness,
-                v.constraining,
-                robustness,
-                region,
-            )
+            (v.verdict.kind, witness, v.constraining, robustness, region)
         }
-        Err(_) => ("inconclusive", None, 0, None, None),
+        Err(_) => (VerdictKind::Inconclusive, None, 0, None, None),
     };
+    let (kind, verdict) = (verdict, verdict.as_str());
     let report = EpochReport {
         start_ns,
         end_ns: start_ns.saturating_add(cx.rules.epoch_ns),
         verdict: verdict.to_owned(),
+        rats_tier: geo::answer::rats_tier(kind),
         faulty_operators: faulty,
         constraining_operators: constraining,
         robustness,

@@ -69,6 +69,10 @@ pub struct PolicySummary {
     pub forbidden: Vec<String>,
     /// Whether points in no country are allowed.
     pub sea_permitted: bool,
+    /// Sea within this many nautical miles of a region that is not allowed is not allowed.
+    pub sea_buffer_nm: f64,
+    /// How bare country codes are read (`EAR`: CN includes Hong Kong; or `ISO`).
+    pub names: String,
     /// Length of an attestation epoch, seconds.
     pub epoch_s: u64,
     /// How recent a compliant epoch must be for a chip to count as verified, seconds.
@@ -125,6 +129,18 @@ pub enum ChipStatus {
 }
 
 impl ChipStatus {
+    /// The status as an IETF RATS trustworthiness tier (draft-ietf-rats-ar4si-09): verified
+    /// affirms; a violation or an invalid chip is contraindicated; unverified and
+    /// inconsistent warn; a chip never measured has no claim (`none`).
+    pub fn rats_tier(self, measured: bool) -> &'static str {
+        match self {
+            ChipStatus::Verified => "affirming",
+            ChipStatus::Violation | ChipStatus::Invalid => "contraindicated",
+            ChipStatus::Unverified if !measured => "none",
+            ChipStatus::Unverified | ChipStatus::Inconsistent => "warning",
+        }
+    }
+
     /// The status as one lower-case word.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -148,6 +164,13 @@ pub struct ChipReport {
     pub vendor: String,
     /// The chip's standing.
     pub status: ChipStatus,
+    /// The standing as an IETF RATS trustworthiness tier (draft-ietf-rats-ar4si-09):
+    /// `affirming`, `warning`, `contraindicated` or `none`.
+    pub rats_tier: &'static str,
+    /// For a verified chip: the one country that holds every place its latest compliant
+    /// epoch allows, as the `grc.jurisdiction-country` claim of
+    /// draft-richardson-rats-geographic-results-01 (ISO alpha-2), when there is one.
+    pub jurisdiction: Option<String>,
     /// Why, in one sentence a person can read.
     pub reason: String,
     /// For a chip compliant within the freshness window: the most faulty operators its latest
@@ -173,6 +196,8 @@ pub struct EpochReport {
     /// `compliant`, `violation`, `inconclusive` or `inconsistent`, on the places the chip may
     /// be when up to `faulty_operators` operators are faulty.
     pub verdict: String,
+    /// The verdict as an IETF RATS trustworthiness tier (see [`ChipReport::rats_tier`]).
+    pub rats_tier: &'static str,
     /// The `f` the verdict was computed for.
     pub faulty_operators: usize,
     /// Operators whose caps constrain the position (a cap of a hemisphere or more does not).

@@ -307,12 +307,17 @@ pub fn policy_toml(epoch_s: f64) -> String {
     let fresh_hours = epoch_s * 0.99 / 3600.0;
     let heartbeat_hours = epoch_s * 0.99 / 3600.0;
     format!(
-        "# lightcone demo policy: an export-control style denylist; every other country is\n\
-         # permitted. Bounds use the speed of light (sound against every medium).\n\
+        "# lightcone demo policy: written the way export rules are: the EAR's Country Group D:5\n\
+         # (arms-embargoed destinations; with names = \"EAR\", CN includes Hong Kong) and every\n\
+         # place Russia occupies; every other country is permitted. Bounds use the speed of\n\
+         # light (sound against every medium).\n\
          speed = \"c\"\n\
+         names = \"EAR\"\n\
          permitted = [\"*\"]\n\
-         forbidden = [\"CN\", \"RU\", \"IR\", \"KP\", \"BY\", \"SY\"]\n\
+         forbidden = [\"CN\", \"RU+occupied\", \"BY\", \"EAR:E:1\"]\n\
+         # Open sea is permitted; sea within 200 nmi of a forbidden country is not.\n\
          sea = \"permitted\"\n\
+         sea_buffer_nm = 200\n\
          # Verdicts hold whatever one landmark operator signs (DESIGN §1a).\n\
          faulty_operators = 1\n\
          \n\

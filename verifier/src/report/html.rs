@@ -162,15 +162,8 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
     );
     fact(&mut h, "Permitted", &names(&p.permitted));
     fact(&mut h, "Forbidden", &names(&p.forbidden));
-    fact(
-        &mut h,
-        "Sea (no country)",
-        if p.sea_permitted {
-            "permitted"
-        } else {
-            "not permitted"
-        },
-    );
+    fact(&mut h, "Names", &p.names);
+    fact(&mut h, "Sea (no country)", &super::sea_rule(p));
     fact(&mut h, "Speed", &speed(p.speed_m_per_s));
     fact(
         &mut h,

@@ -57,12 +57,8 @@ pub fn summary(report: &AuditReport) -> String {
     let p = &report.policy;
     line(o, "policy", &format!("permitted: {}", names(&p.permitted)));
     line(o, "", &format!("forbidden: {}", names(&p.forbidden)));
-    let sea = if p.sea_permitted {
-        "permitted"
-    } else {
-        "not permitted"
-    };
-    line(o, "", &format!("sea (no country): {sea}"));
+    line(o, "", &format!("names: {}", p.names));
+    line(o, "", &format!("sea (no country): {}", super::sea_rule(p)));
     line(o, "", &format!("speed {}", speed(p.speed_m_per_s)));
     line(
         o,
