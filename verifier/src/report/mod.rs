@@ -211,6 +211,18 @@ pub(crate) fn write_atomic_with(
     result
 }
 
+/// The policy's sea rule in words.
+fn sea_rule(p: &crate::audit::model::PolicySummary) -> String {
+    match (p.sea_permitted, p.sea_buffer_nm > 0.0) {
+        (false, _) => "not permitted".to_owned(),
+        (true, false) => "permitted".to_owned(),
+        (true, true) => format!(
+            "open sea permitted; sea within {} nmi of a region not allowed is not",
+            p.sea_buffer_nm
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,17 +242,5 @@ mod tests {
         assert_eq!(duration(7_200), "2 h");
         assert_eq!(duration(900), "15 min");
         assert_eq!(duration(90), "90 s");
-    }
-}
-
-/// The policy's sea rule in words.
-fn sea_rule(p: &crate::audit::model::PolicySummary) -> String {
-    match (p.sea_permitted, p.sea_buffer_nm > 0.0) {
-        (false, _) => "not permitted".to_owned(),
-        (true, false) => "permitted".to_owned(),
-        (true, true) => format!(
-            "open sea permitted; sea within {} nmi of a region not allowed is not",
-            p.sea_buffer_nm
-        ),
     }
 }
