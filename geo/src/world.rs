@@ -418,6 +418,9 @@ impl World {
             });
         }
 
+        if partition {
+            separate_same_side_regions(&mut user_lists, &features);
+        }
         let total_points: usize = raw_arcs.iter().map(Vec::len).sum();
         let mut points = Vec::with_capacity(total_points);
         let mut arc_points = Vec::with_capacity(n_arcs);
@@ -794,6 +797,29 @@ fn split_seams(arcs: RawArcs, features: RawFeatures) -> Result<(RawArcs, RawFeat
         });
     }
     Ok((out, feats))
+}
+
+/// In a partition, two regions on the same side of one arc is an error of the source's
+/// topology (world-atlas draws Russia's ring forward along Ukraine's three-point arc 844, as
+/// Ukraine's does): take the second to lie on the other side, as its neighbouring arcs say.
+/// Without this, the arc would look like a border between both countries and an empty sliver.
+fn separate_same_side_regions(user_lists: &mut [Vec<(u32, bool)>], features: &[Feature]) {
+    let region = |f: u32| features.get(f as usize).is_some_and(Feature::is_region);
+    for list in user_lists.iter_mut() {
+        let regions: Vec<usize> = (0..list.len())
+            .filter(|&i| list.get(i).is_some_and(|u| region(u.0)))
+            .collect();
+        if let [a, b] = regions[..] {
+            let (Some(&(_, sa)), Some(&(_, sb))) = (list.get(a), list.get(b)) else {
+                continue;
+            };
+            if sa == sb {
+                if let Some(u) = list.get_mut(b) {
+                    u.1 = !u.1;
+                }
+            }
+        }
+    }
 }
 
 /// The meridian index: for each degree of longitude, the chunks whose longitudes it meets.

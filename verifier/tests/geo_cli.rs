@@ -222,3 +222,50 @@ fn faulty_operators_need_independent_proof() {
     let v = run_with(dir.path(), policy, &same, &[]);
     assert_eq!(v["verdict"], "inconclusive", "{v}");
 }
+
+#[test]
+fn the_field_vocabulary_and_the_names_rule_are_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = "forbidden = [\"EAR:D:5\"]\nfaulty_operators = 0\n";
+    // Frankfurt, 30 km: compliant, affirming, and all of it in Germany.
+    let (code, v, err) = run(dir.path(), policy, &one(50.1109, 8.6821, 30.0));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["verdict"], "compliant");
+    assert_eq!(v["rats_tier"], "affirming");
+    assert_eq!(
+        v["ear.geographic-result-claims"]["grc.jurisdiction-country"],
+        "DE"
+    );
+    assert!(v["names"].as_str().unwrap().starts_with("EAR"));
+    assert_eq!(v["sea_buffer_nm"], 200.0);
+    // Basel, 30 km: compliant (CH, DE, FR all allowed) but no single jurisdiction.
+    let (_, v, _) = run(dir.path(), policy, &one(47.5596, 7.5886, 30.0));
+    assert_eq!(v["verdict"], "compliant");
+    assert!(v.get("ear.geographic-result-claims").is_none(), "{v}");
+    // Inland Hong Kong under D:5 with the EAR default: a violation, contraindicated.
+    let (_, v, _) = run(dir.path(), policy, &one(22.41, 114.12, 1.0));
+    assert_eq!(v["verdict"], "violation");
+    assert_eq!(v["rats_tier"], "contraindicated");
+    // A name that selects nothing is refused, exit 2, with the reason.
+    let (code, _, err) = run(dir.path(), "permitted = [\"VA\"]\n", &one(41.9, 12.45, 1.0));
+    assert_eq!(code, 2);
+    assert!(err.contains("selects no area"), "{err}");
+}
+
+#[test]
+fn a_defective_borders_file_is_refused_with_the_feature_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("zones.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"figure-eight zone"},
+            "geometry":{"type":"Polygon","coordinates":[[[110,30],[120,40],[120,30],[110,40],[110,30]]]}}]}"#,
+    )
+    .unwrap();
+    let policy = "borders = \"zones.geojson\"\nforbidden = [\"figure-eight zone\"]\n";
+    let (code, _, err) = run(dir.path(), policy, &one(39.9, 116.4, 10.0));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("figure-eight zone") && err.contains("crosses itself"),
+        "{err}"
+    );
+}
