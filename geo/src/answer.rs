@@ -103,6 +103,11 @@ pub fn answer(
         "sound_against_all_media": speed.is_light(),
         "caps": caps.iter().map(|c| json!({"lat": c.center_lat, "lon": c.center_lon, "radius_m": c.radius_m})).collect::<Vec<_>>(),
     });
+    if policy.world().is_some() {
+        // The user's borders: say what the loader changed (rings it reversed to the winding
+        // the engine needs; everything it would have had to guess is refused instead).
+        out["borders_rings_reversed"] = json!(world.repaired_rings());
+    }
     if verdict.kind == VerdictKind::Compliant {
         if let Some(country) = jurisdiction(world, &groups, faulty, verdict.point)? {
             out["ear.geographic-result-claims"] = json!({ "grc.jurisdiction-country": country });
