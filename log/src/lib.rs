@@ -10,6 +10,8 @@
 //! - [`note`]: C2SP `signed-note` with Ed25519, verifier and signer keys.
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` text, signing and verification.
 //! - [`storage`]: the on-disk log ([`Log`] writer, [`LogReader`]), crash-safe appends.
+//! - [`http`]: the log server (the only holder of the log key; batched durable submissions,
+//!   the `tlog-tiles` read API) and its client.
 //! - [`bounded_file`], [`secret_file`]: bounded reads of hostile files, owner-only key files.
 //!
 //! ```
@@ -37,6 +39,7 @@ pub mod checkpoint;
 pub mod edge;
 pub mod error;
 pub mod hash;
+pub mod http;
 pub mod note;
 pub mod proof;
 pub mod secret_file;

@@ -1,0 +1,604 @@
+//! The log over HTTP: a server that is the only holder of the log key, and a small client.
+//!
+//! The server
+//! - accepts submissions at `POST <prefix>/lightcone/v1/add`. What a submission is, and who may
+//!   make one, is the caller's [`Admission`]: it authenticates the body and returns the entries
+//!   to append, or a [`Refusal`] with an HTTP status. This crate knows only that an entry is
+//!   bytes (at most 65535 of them).
+//! - sequences admitted submissions on one thread that owns the [`Log`]: it waits for the first
+//!   submission, then at most [`ServerConfig::max_wait`] (or until [`ServerConfig::max_batch`]
+//!   entries) for more, and appends them all as **one durable batch** (one fsync round). Each
+//!   submission is answered with one index per entry, one decimal per line, only once the batch
+//!   and the checkpoint covering it are durable.
+//! - appends an entry only once: an entry whose bytes are already in the log (or earlier in the
+//!   same batch) is answered with the index it already has. A client that retries a submission
+//!   whose answer it never saw (the server was killed after the batch was durable) therefore
+//!   gets the same indices, and the log holds no duplicate.
+//! - serves the C2SP `tlog-tiles` read API from the log directory: `<prefix>/checkpoint`
+//!   (`text/plain; charset=utf-8`, `Cache-Control: no-cache`) and `<prefix>/tile/…` (hash tiles
+//!   and entry bundles, `application/octet-stream`, `Cache-Control: public, max-age=31536000,
+//!   immutable`). The directory layout is the URL layout, so any static web server or CDN can
+//!   serve reads instead.
+//!
+//! Bounds: request headers 64 KiB and 10 s to arrive, a submission body [`MAX_SUBMISSION`]
+//! bytes, at most [`ServerConfig::max_connections`] connections and
+//! [`ServerConfig::queue`] submissions waiting for the sequencer (more are answered
+//! `503 Service Unavailable` with `Retry-After`), response bodies read by the client bounded by
+//! the caller. Hostile bytes end as an HTTP status or a [`LogError`], never a panic.
+//!
+//! Plain HTTP only: TLS, where it is wanted, is a terminating proxy in front (the submissions
+//! are signed end to end by the landmark and the log data by the log and witnesses, so TLS adds
+//! confidentiality, not integrity).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HOST, RETRY_AFTER};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::bounded_file::{self, Links};
+use crate::error::{LogError, Result};
+use crate::hash::{leaf_hash, Hash};
+use crate::note::MAX_NOTE_SIZE;
+use crate::storage::{Log, LogReader, CHECKPOINT_FILE};
+use crate::tile::{TileKind, TilePath, MAX_ENTRY_SIZE, TILE_WIDTH};
+
+/// Where submissions are posted, below the log's URL prefix.
+pub const ADD_PATH: &str = "lightcone/v1/add";
+/// Largest submission body the server reads.
+pub const MAX_SUBMISSION: usize = 1 << 20;
+/// Most entries one submission may carry.
+pub const MAX_ENTRIES_PER_SUBMISSION: usize = 4096;
+/// Largest hash tile (256 hashes).
+pub const MAX_HASH_TILE: usize = TILE_WIDTH as usize * 32;
+/// Largest entry bundle (256 entries of 65535 bytes, each with its 2-byte length).
+pub const MAX_BUNDLE: usize = TILE_WIDTH as usize * (2 + MAX_ENTRY_SIZE);
+
+/// Why a submission is refused: the HTTP status to answer with and a reason for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// 400 (malformed), 401/403 (not an authorised submitter), 422 (well-formed but refused).
+    pub status: u16,
+    /// Said to the client in the response body.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A refusal with this status and reason.
+    pub fn new(status: u16, reason: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Who may submit what: authenticates a submission body and returns the entries to append.
+pub trait Admission: Send + Sync + 'static {
+    /// Checks `body` and returns its entries (in order), or why it is refused.
+    fn admit(&self, body: &[u8]) -> std::result::Result<Vec<Vec<u8>>, Refusal>;
+}
+
+/// Tuning of the server; [`Default`] suits a small deployment.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// How long the sequencer waits for more submissions after the first of a batch.
+    pub max_wait: Duration,
+    /// Most entries in one batch.
+    pub max_batch: usize,
+    /// Most submissions waiting for the sequencer.
+    pub queue: usize,
+    /// Most open connections.
+    pub max_connections: usize,
+    /// HTTP worker threads.
+    pub workers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_wait: Duration::from_millis(2),
+            max_batch: 16_384,
+            queue: 4096,
+            max_connections: 1024,
+            workers: 2,
+        }
+    }
+}
+
+type Answer = std::result::Result<Vec<u64>, String>;
+
+struct Job {
+    entries: Vec<Vec<u8>>,
+    reply: oneshot::Sender<Answer>,
+}
+
+struct State {
+    dir: PathBuf,
+    admission: Arc<dyn Admission>,
+    jobs: mpsc::SyncSender<Job>,
+}
+
+/// A running log server. Dropping it stops serving (the runtime shuts down; the sequencer
+/// finishes the batch it is writing and exits).
+pub struct LogServer {
+    addr: SocketAddr,
+    runtime: Option<tokio::runtime::Runtime>,
+    sequencer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for LogServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+/// The leaf hash of every entry of the log in `dir`, with its index (for de-duplication).
+fn index_entries(dir: &Path, size: u64) -> Result<HashMap<Hash, u64>> {
+    let mut known = HashMap::new();
+    if size == 0 {
+        return Ok(known);
+    }
+    let reader = LogReader::open(dir)?;
+    for entry in reader.entries() {
+        let (i, bytes) = entry?;
+        known.entry(leaf_hash(&bytes)).or_insert(i);
+    }
+    Ok(known)
+}
+
+impl LogServer {
+    /// Starts serving `log` on `listener` with `admission` deciding who may submit.
+    pub fn start(
+        log: Log,
+        listener: TcpListener,
+        admission: Arc<dyn Admission>,
+        config: ServerConfig,
+    ) -> Result<LogServer> {
+        let dir = log.dir().to_path_buf();
+        let io = |source| LogError::Io {
+            path: dir.clone(),
+            source,
+        };
+        let addr = listener.local_addr().map_err(io)?;
+        listener.set_nonblocking(true).map_err(io)?;
+        let known = index_entries(&dir, log.size())?;
+        let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
+        let seq_config = config.clone();
+        let sequencer = std::thread::Builder::new()
+            .name("log-sequencer".into())
+            .spawn(move || sequence(log, known, rx, &seq_config))
+            .map_err(io)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.workers.max(1))
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(io)?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).map_err(io)?
+        };
+        let state = Arc::new(State {
+            dir: dir.clone(),
+            admission,
+            jobs: tx,
+        });
+        let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        runtime.spawn(accept_loop(listener, state, permits));
+        Ok(LogServer {
+            addr,
+            runtime: Some(runtime),
+            sequencer: Some(sequencer),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Blocks until the server stops (it runs until the process ends).
+    pub fn wait(mut self) {
+        if let Some(s) = self.sequencer.take() {
+            let _ = s.join();
+        }
+    }
+}
+
+impl Drop for LogServer {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+        if let Some(s) = self.sequencer.take() {
+            let _ = s.join();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    permits: Arc<Semaphore>,
+) {
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors or similar: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(state.clone(), req));
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .max_buf_size(64 << 10)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            drop(permit);
+        });
+    }
+}
+
+/// The sequencer: batches submissions, appends each batch durably, answers.
+fn sequence(
+    mut log: Log,
+    mut known: HashMap<Hash, u64>,
+    jobs: mpsc::Receiver<Job>,
+    config: &ServerConfig,
+) {
+    while let Ok(first) = jobs.recv() {
+        let deadline = Instant::now() + config.max_wait;
+        let mut count = first.entries.len();
+        let mut batch = vec![first];
+        while count < config.max_batch {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match jobs.recv_timeout(left) {
+                Ok(job) => {
+                    count = count.saturating_add(job.entries.len());
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let base = log.size();
+        let mut fresh: HashMap<Hash, u64> = HashMap::new();
+        let mut new_entries: Vec<&[u8]> = Vec::new();
+        let mut answers: Vec<Vec<u64>> = Vec::with_capacity(batch.len());
+        for job in &batch {
+            let mut indices = Vec::with_capacity(job.entries.len());
+            for entry in &job.entries {
+                let h = leaf_hash(entry);
+                let index = match known.get(&h).or_else(|| fresh.get(&h)) {
+                    Some(&i) => i,
+                    None => {
+                        let i = base.saturating_add(new_entries.len() as u64);
+                        fresh.insert(h, i);
+                        new_entries.push(entry);
+                        i
+                    }
+                };
+                indices.push(index);
+            }
+            answers.push(indices);
+        }
+        let appended = log.append_batch(&new_entries);
+        match appended {
+            Ok(_) => {
+                known.extend(fresh);
+                for (job, indices) in batch.into_iter().zip(answers) {
+                    let _ = job.reply.send(Ok(indices));
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                for job in batch {
+                    let _ = job.reply.send(Err(reason.clone()));
+                }
+            }
+        }
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn text(status: StatusCode, body: impl Into<String>) -> Resp {
+    let mut body: String = body.into();
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> std::result::Result<Resp, Infallible> {
+    let path = req.uri().path().trim_start_matches('/').to_owned();
+    Ok(match (req.method(), path.as_str()) {
+        (&Method::POST, ADD_PATH) => add(&state, req).await,
+        (&Method::GET, p) => read(&state.dir, p),
+        (_, ADD_PATH) => text(StatusCode::METHOD_NOT_ALLOWED, "POST submissions here"),
+        _ => text(StatusCode::METHOD_NOT_ALLOWED, "only GET is served here"),
+    })
+}
+
+async fn add(state: &State, req: Request<Incoming>) -> Resp {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_SUBMISSION as u64) {
+        return text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a submission is at most {MAX_SUBMISSION} bytes"),
+        );
+    }
+    let body = match Limited::new(req.into_body(), MAX_SUBMISSION)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a submission is at most {MAX_SUBMISSION} bytes"),
+            )
+        }
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("reading the body: {e}")),
+    };
+    let entries = match state.admission.admit(&body) {
+        Ok(entries) => entries,
+        Err(r) => {
+            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+            return text(status, r.reason);
+        }
+    };
+    if entries.is_empty() || entries.len() > MAX_ENTRIES_PER_SUBMISSION {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("a submission carries 1 to {MAX_ENTRIES_PER_SUBMISSION} entries"),
+        );
+    }
+    if entries.iter().any(|e| e.len() > MAX_ENTRY_SIZE) {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("an entry is at most {MAX_ENTRY_SIZE} bytes"),
+        );
+    }
+    let (reply, answer) = oneshot::channel();
+    if state.jobs.try_send(Job { entries, reply }).is_err() {
+        let mut r = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the sequencer is busy; retry",
+        );
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    }
+    match answer.await {
+        Ok(Ok(indices)) => {
+            let mut body = String::with_capacity(indices.len() * 8);
+            for i in indices {
+                body.push_str(&i.to_string());
+                body.push('\n');
+            }
+            text(StatusCode::OK, body)
+        }
+        Ok(Err(reason)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the log could not store the batch: {reason}"),
+        ),
+        Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "the log is shutting down"),
+    }
+}
+
+fn read(dir: &Path, path: &str) -> Resp {
+    let (file, limit, content_type, cache) = if path == CHECKPOINT_FILE {
+        (
+            dir.join(CHECKPOINT_FILE),
+            MAX_NOTE_SIZE,
+            "text/plain; charset=utf-8",
+            "no-cache",
+        )
+    } else {
+        match TilePath::parse(path) {
+            Ok(t) => (
+                dir.join(t.to_path_string()),
+                if t.kind == TileKind::Entries {
+                    MAX_BUNDLE
+                } else {
+                    MAX_HASH_TILE
+                },
+                "application/octet-stream",
+                "public, max-age=31536000, immutable",
+            ),
+            Err(_) => return text(StatusCode::NOT_FOUND, "no such resource"),
+        }
+    };
+    match bounded_file::read(&file, limit as u64, Links::Refuse) {
+        Ok(bytes) => {
+            let mut r = Response::new(Full::new(Bytes::from(bytes)));
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            r.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+            r
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            text(StatusCode::NOT_FOUND, "no such resource")
+        }
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "resource unreadable"),
+    }
+}
+
+/// A plain-HTTP client of one log URL (`http://host:port[/prefix]`): blocking calls, one
+/// connection per request, every response body bounded.
+#[derive(Debug)]
+pub struct LogClient {
+    url: String,
+    authority: String,
+    prefix: String,
+    timeout: Duration,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// A response: status and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status code.
+    pub status: u16,
+    /// The body (bounded by the caller's limit).
+    pub body: Vec<u8>,
+}
+
+impl LogClient {
+    /// A client of `url`; each request gives up after `timeout`.
+    pub fn new(url: &str, timeout: Duration) -> Result<LogClient> {
+        let bad = |reason: &str| LogError::Http {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let rest = match url.strip_prefix("http://") {
+            Some(r) => r,
+            None if url.starts_with("https://") => {
+                return Err(bad(
+                    "https is not built in; put the log behind a TLS-terminating proxy and reach it over http on the trusted side",
+                ))
+            }
+            None => return Err(bad("the URL must start with http://")),
+        };
+        let (authority, prefix) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        if authority.is_empty()
+            || authority.contains('@')
+            || !authority
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+        {
+            return Err(bad("the URL needs a host[:port] with no user info"));
+        }
+        if prefix.bytes().any(|b| b == b'?' || b == b'#' || b <= b' ') {
+            return Err(bad(
+                "the URL path may not carry a query, fragment or spaces",
+            ));
+        }
+        let authority = if authority.contains(':') && !authority.ends_with(']') {
+            authority.to_owned()
+        } else {
+            format!("{authority}:80")
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| bad(&e.to_string()))?;
+        Ok(LogClient {
+            url: url.trim_end_matches('/').to_owned(),
+            authority,
+            prefix: prefix.to_owned(),
+            timeout,
+            runtime,
+        })
+    }
+
+    /// The log URL (without a trailing slash).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `GET <prefix>/<path>`, reading at most `limit` bytes of body.
+    pub fn get(&self, path: &str, limit: usize) -> Result<Reply> {
+        self.request(Method::GET, path, Bytes::new(), limit)
+    }
+
+    /// `POST <prefix>/<path>` with `body`, reading at most `limit` bytes of answer.
+    pub fn post(&self, path: &str, body: Vec<u8>, limit: usize) -> Result<Reply> {
+        self.request(Method::POST, path, Bytes::from(body), limit)
+    }
+
+    fn request(&self, method: Method, path: &str, body: Bytes, limit: usize) -> Result<Reply> {
+        let full = format!("{}/{}", self.prefix, path.trim_start_matches('/'));
+        let err = |reason: String| LogError::Http {
+            url: format!("{}/{}", self.url, path.trim_start_matches('/')),
+            reason,
+        };
+        let fut = async {
+            let stream = tokio::net::TcpStream::connect(&self.authority)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            let _ = stream.set_nodelay(true);
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+            let conn = tokio::spawn(conn);
+            let host = self
+                .authority
+                .strip_suffix(":80")
+                .unwrap_or(&self.authority);
+            let req = Request::builder()
+                .method(method)
+                .uri(full.as_str())
+                .header(HOST, host)
+                .header(CONTENT_LENGTH, body.len())
+                .body(Full::new(body))
+                .map_err(|e| format!("request: {e}"))?;
+            let res = sender
+                .send_request(req)
+                .await
+                .map_err(|e| format!("request: {e}"))?;
+            let status = res.status().as_u16();
+            let body = Limited::new(res.into_body(), limit)
+                .collect()
+                .await
+                .map_err(|e| format!("reading the response (limit {limit} bytes): {e}"))?
+                .to_bytes();
+            drop(sender);
+            conn.abort();
+            Ok::<_, String>(Reply {
+                status,
+                body: body.to_vec(),
+            })
+        };
+        match self
+            .runtime
+            .block_on(async { tokio::time::timeout(self.timeout, fut).await })
+        {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(reason)) => Err(err(reason)),
+            Err(_) => Err(err(format!("no answer within {:?}", self.timeout))),
+        }
+    }
+}
