@@ -86,6 +86,27 @@ enum LogCommand {
         #[arg(long)]
         from: u64,
     },
+    /// Serve the log over HTTP: the only process that holds the log key. Accepts signed
+    /// submissions from landmarks the trust file's registry certified (POST
+    /// /lightcone/v1/add), appends them in durable batches, answers each with its indices, and
+    /// serves the C2SP tlog-tiles read API (/checkpoint, /tile/…). Prints `listening on ADDR`.
+    Serve {
+        /// Log directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Signing key file. Default: <DIR>.key beside the directory.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// The trust file whose registry certifies the landmarks allowed to submit.
+        #[arg(long)]
+        trust: PathBuf,
+        /// Longest wait, in milliseconds, for more submissions before a batch is written.
+        #[arg(long, default_value_t = 2)]
+        max_wait_ms: u64,
+    },
     /// Check a proof printed by `prove` or `consistency`, offline.
     CheckProof {
         /// Verifier key (name+keyid+base64) or a file holding it.
@@ -135,6 +156,13 @@ pub fn run(args: LogArgs) -> Result<(), Error> {
             let proof = LogReader::open(&dir)?.prove_consistency(from)?;
             write_stdout(&proof.to_text())
         }
+        LogCommand::Serve {
+            dir,
+            key,
+            listen,
+            trust,
+            max_wait_ms,
+        } => serve(&dir, key, listen, &trust, max_wait_ms),
         LogCommand::CheckProof {
             key,
             proof,
@@ -143,6 +171,45 @@ pub fn run(args: LogArgs) -> Result<(), Error> {
             old_root,
         } => check_proof(&key, &proof, entry, old_checkpoint, old_root),
     }
+}
+
+fn serve(
+    dir: &Path,
+    key: Option<PathBuf>,
+    listen: std::net::SocketAddr,
+    trust: &Path,
+    max_wait_ms: u64,
+) -> Result<(), Error> {
+    use lightcone_verifier::log::http::{LogServer, ServerConfig};
+    use lightcone_verifier::net::LandmarkAdmission;
+    let key_path = match key {
+        Some(k) => k,
+        None => default_key_path(dir)?,
+    };
+    let trust = lightcone_verifier::registry::Trust::load(trust)?;
+    let signer = read_key_file(&key_path)?;
+    let log = Log::open(dir, signer.signing_key().clone())?;
+    let origin = log.checkpoint().origin().to_owned();
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| LogError::io(format!("listening on {listen}"), e))?;
+    let config = ServerConfig {
+        max_wait: std::time::Duration::from_millis(max_wait_ms),
+        ..ServerConfig::default()
+    };
+    let size = log.size();
+    let server = LogServer::start(
+        log,
+        listener,
+        std::sync::Arc::new(LandmarkAdmission::new(trust, &origin)),
+        config,
+    )?;
+    eprintln!(
+        "lightcone: serving log {origin} ({size} entries) from {}",
+        dir.display()
+    );
+    println!("listening on {}", server.addr());
+    server.wait();
+    Ok(())
 }
 
 fn init(dir: &Path, origin: &str, key: Option<PathBuf>) -> Result<(), Error> {
