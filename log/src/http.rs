@@ -602,3 +602,115 @@ impl LogClient {
         }
     }
 }
+
+/// Copies the log served at `client`'s URL (any `tlog-tiles` server: `lightcone log serve`, a
+/// static web server, a CDN) into `dir`, for a local audit of exactly those bytes.
+///
+/// The checkpoint is fetched first and pins the tree size; then every entry bundle and hash
+/// tile that size needs (a partial tile that is gone is replaced by the full tile, as the spec
+/// allows). Full tiles already in `dir` from an earlier mirror are kept, not fetched again
+/// (tiles are immutable, and the audit re-derives every one from the entries anyway). Nothing
+/// here is trusted: the audit verifies the checkpoint's signatures and hashes every byte
+/// against it, so a server that changes bytes between fetches (another fork's tiles under this
+/// checkpoint) makes the audit fail, never mix forks. Each fetch is retried `retries` times
+/// with backoff on connection errors and 5xx answers; a 404 is a missing file. The
+/// checkpoint's signature is checked against `key` before anything else is fetched, so a
+/// server cannot make the mirror fetch an unsigned tree of any size. Returns the tree size.
+pub fn mirror(
+    client: &LogClient,
+    key: &crate::note::VerifierKey,
+    dir: &Path,
+    retries: u32,
+) -> Result<u64> {
+    use crate::checkpoint::open_checkpoint;
+    use crate::tile::{hashes_at_level, tile_for_size};
+    let mkdir = |p: &Path| {
+        std::fs::create_dir_all(p).map_err(|source| LogError::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    mkdir(dir)?;
+    let note = fetch(client, CHECKPOINT_FILE, MAX_NOTE_SIZE, retries)?.ok_or_else(|| {
+        LogError::MissingFile {
+            path: PathBuf::from(format!("{}/{CHECKPOINT_FILE}", client.url())),
+        }
+    })?;
+    let size = open_checkpoint(&note, key)?.size();
+    let levels = (0..=crate::tile::MAX_LEVEL).take_while(|&l| hashes_at_level(size, l) > 0);
+    for kind in std::iter::once(TileKind::Entries).chain(levels.map(TileKind::Level)) {
+        let limit = if kind == TileKind::Entries {
+            MAX_BUNDLE
+        } else {
+            MAX_HASH_TILE
+        };
+        let mut index = 0u64;
+        while let Some(tile) = tile_for_size(kind, index, size) {
+            index = index.saturating_add(1);
+            let full = tile.full();
+            let full_path = dir.join(full.to_path_string());
+            if tile.is_full() && full_path.is_file() {
+                continue;
+            }
+            let (path, bytes) = match fetch(client, &tile.to_path_string(), limit, retries)? {
+                Some(b) => (dir.join(tile.to_path_string()), b),
+                None if !tile.is_full() => {
+                    match fetch(client, &full.to_path_string(), limit, retries)? {
+                        Some(b) => (full_path, b),
+                        None => {
+                            return Err(LogError::MissingFile {
+                                path: PathBuf::from(format!("{}/{tile}", client.url())),
+                            })
+                        }
+                    }
+                }
+                None => {
+                    return Err(LogError::MissingFile {
+                        path: PathBuf::from(format!("{}/{tile}", client.url())),
+                    })
+                }
+            };
+            if let Some(parent) = path.parent() {
+                mkdir(parent)?;
+            }
+            std::fs::write(&path, &bytes).map_err(|source| LogError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        }
+    }
+    let cp = dir.join(CHECKPOINT_FILE);
+    std::fs::write(&cp, &note).map_err(|source| LogError::Io { path: cp, source })?;
+    Ok(size)
+}
+
+/// GET with retries: `Some(body)` on 200, `None` on 404, an error otherwise.
+fn fetch(client: &LogClient, path: &str, limit: usize, retries: u32) -> Result<Option<Vec<u8>>> {
+    let mut backoff = Duration::from_millis(100);
+    let mut attempt = 0u32;
+    loop {
+        let failure = match client.get(path, limit) {
+            Ok(r) if r.status == 200 => return Ok(Some(r.body)),
+            Ok(r) if r.status == 404 => return Ok(None),
+            Ok(r) if r.status < 500 && r.status != 429 => {
+                return Err(LogError::HttpStatus {
+                    url: format!("{}/{path}", client.url()),
+                    status: r.status,
+                    reason: String::from_utf8_lossy(&r.body).chars().take(200).collect(),
+                })
+            }
+            Ok(r) => LogError::HttpStatus {
+                url: format!("{}/{path}", client.url()),
+                status: r.status,
+                reason: String::from_utf8_lossy(&r.body).chars().take(200).collect(),
+            },
+            Err(e) => e,
+        };
+        if attempt >= retries {
+            return Err(failure);
+        }
+        attempt += 1;
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
