@@ -380,3 +380,222 @@ fn sixteen_landmarks_and_sigkill_at_random_moments_lose_and_duplicate_nothing() 
         "only {kills_with_inflight} of {rounds} kills hit a busy server"
     );
 }
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn landmark_probe_submits_over_http_without_the_log_key_and_keeps_what_is_undelivered() {
+    use net_support::{run, run_ok};
+    const T: Duration = Duration::from_secs(30);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    run_ok(
+        &[
+            "vendor",
+            "init",
+            "--dir",
+            p(&root.join("vendor")),
+            "--name",
+            "acme",
+        ],
+        T,
+    );
+    run_ok(&["registry", "init", "--dir", p(&root.join("registry"))], T);
+    run_ok(
+        &[
+            "chip",
+            "provision",
+            "--vendor",
+            p(&root.join("vendor")),
+            "--dir",
+            p(&root.join("chip")),
+            "--model",
+            "LC-H200",
+            "--min-response-ns",
+            "1000",
+        ],
+        T,
+    );
+    run_ok(
+        &[
+            "landmark",
+            "provision",
+            "--registry",
+            p(&root.join("registry")),
+            "--dir",
+            p(&root.join("paris")),
+            "--operator",
+            "example-operator",
+            "--lat",
+            "48.8566",
+            "--lon",
+            "2.3522",
+            "--uncertainty-m",
+            "25",
+        ],
+        T,
+    );
+    // The log and its key live on the server side only.
+    std::fs::create_dir(root.join("server")).unwrap();
+    let vkey = run_ok(
+        &[
+            "log",
+            "init",
+            "--dir",
+            p(&root.join("server/log")),
+            "--origin",
+            "lightcone.test/log",
+            "--key",
+            p(&root.join("server/log.key")),
+        ],
+        T,
+    )
+    .trim()
+    .to_string();
+    run_ok(
+        &[
+            "registry",
+            "trust",
+            "--out",
+            p(&root.join("trust.toml")),
+            "--registry",
+            p(&root.join("registry")),
+            "--vendor",
+            p(&root.join("vendor")),
+            "--log-verifier-key",
+            &vkey,
+        ],
+        T,
+    );
+    let serve = || {
+        Proc::spawn(&[
+            "log",
+            "serve",
+            "--dir",
+            p(&root.join("server/log")),
+            "--key",
+            p(&root.join("server/log.key")),
+            "--listen",
+            "127.0.0.1:0",
+            "--trust",
+            p(&root.join("trust.toml")),
+        ])
+    };
+    let server = serve();
+    let url = format!("http://{}", server.listening());
+    let chip = Proc::spawn(&[
+        "chip",
+        "serve",
+        "--dir",
+        p(&root.join("chip")),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let chip_addr = chip.listening().to_string();
+    let probe = |url: &str| {
+        run(
+            &[
+                "landmark",
+                "probe",
+                "--dir",
+                p(&root.join("paris")),
+                "--trust",
+                p(&root.join("trust.toml")),
+                "--chip",
+                &chip_addr,
+                "--rounds",
+                "5",
+                "--timeout-ms",
+                "1000",
+                "--log-url",
+                url,
+                "--submit-patience",
+                "1",
+            ],
+            T,
+        )
+    };
+    let out = probe(&url);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("logged entries 2..7 to http://"),
+        "{stdout}"
+    );
+    let out = probe(&url);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("logged entries 7..12"),
+        "certificates are logged once: {stdout}"
+    );
+
+    // The landmark's directory holds no trace of the log key.
+    let secret = std::fs::read_to_string(root.join("server/log.key")).unwrap();
+    let secret_b64 = secret.trim().rsplit('+').next().unwrap().to_owned();
+    for f in files_under(&root.join("paris")) {
+        let bytes = std::fs::read(&f).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(&secret_b64) && !text.contains("PRIVATE+KEY"),
+            "{}",
+            f.display()
+        );
+    }
+
+    // The server goes away: the submission stays in the outbox, the probe fails (exit 2).
+    drop(server);
+    let out = probe(&url);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // And again: both probes' submissions wait, nothing is dropped.
+    let out = probe(&url);
+    assert_eq!(out.status.code(), Some(2));
+    let waiting: Vec<_> = files_under(&root.join("paris/outbox"));
+    assert_eq!(waiting.len(), 2, "{waiting:?}");
+    for f in &waiting {
+        let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
+        assert!(!text.contains(&secret_b64));
+    }
+
+    // A new server (new port): the next probe delivers the old submission first, then its own.
+    let server = serve();
+    let url = format!("http://{}", server.listening());
+    let out = probe(&url);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("outbox: 2 undelivered"), "{stdout}");
+    assert!(stdout.contains("logged entries 22..27"), "{stdout}");
+    assert!(files_under(&root.join("paris/outbox")).is_empty());
+    let reader = LogReader::open(root.join("server/log")).unwrap();
+    let key = lightcone_verifier::log::VerifierKey::parse(&vkey).unwrap();
+    assert_eq!(reader.verify(&key).unwrap().size(), 27);
+    drop(server);
+}

@@ -415,14 +415,21 @@ impl LogSink for Submitter {
         device: &DeviceCertificate,
         measurements: &[Measurement],
     ) -> Result<Range<u64>, NetError> {
-        // Older undelivered submissions go first.
-        self.flush()?;
         if measurements.is_empty() {
+            self.flush()?;
             return Ok(0..0);
         }
+        // Stored durably first, so a failure below loses nothing; then everything in the
+        // outbox is delivered, oldest first.
         let records = probe_records(landmark, device, measurements);
         let path = self.enqueue(&records)?;
-        let indices = self.deliver(&path)?;
+        let mut indices = Vec::new();
+        for p in self.pending()? {
+            let got = self.deliver(&p)?;
+            if p == path {
+                indices = got;
+            }
+        }
         // The measurements are the last entries and fresh, so they are consecutive.
         let first = indices.get(2).copied().unwrap_or(0);
         let last = indices.last().copied().unwrap_or(first);
