@@ -234,6 +234,19 @@ async fn accept_loop(
     state: Arc<State>,
     permits: Arc<Semaphore>,
 ) {
+    serve_connections(listener, permits, move |req| handle(state.clone(), req)).await;
+}
+
+/// Accepts connections on `listener` (at most `permits` at once) and answers each request with
+/// `handler`, with the bounds of this module (64 KiB of headers, 10 s to send them).
+pub(crate) async fn serve_connections<F, Fut>(
+    listener: tokio::net::TcpListener,
+    permits: Arc<Semaphore>,
+    handler: F,
+) where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = std::result::Result<Resp, Infallible>> + Send + 'static,
+{
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
@@ -247,9 +260,9 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
+        let handler = handler.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(state.clone(), req));
+            let service = service_fn(handler);
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
@@ -321,9 +334,9 @@ fn sequence(
     }
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
-fn text(status: StatusCode, body: impl Into<String>) -> Resp {
+pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Resp {
     let mut body: String = body.into();
     if !body.ends_with('\n') {
         body.push('\n');

@@ -12,6 +12,7 @@
 //! - [`storage`]: the on-disk log ([`Log`] writer, [`LogReader`]), crash-safe appends.
 //! - [`http`]: the log server (the only holder of the log key; batched durable submissions,
 //!   the `tlog-tiles` read API) and its client.
+//! - [`witness`]: C2SP `tlog-witness` add-checkpoint and `tlog-cosignature` v1 Ed25519.
 //! - [`bounded_file`], [`secret_file`]: bounded reads of hostile files, owner-only key files.
 //!
 //! ```
@@ -45,6 +46,7 @@ pub mod proof;
 pub mod secret_file;
 pub mod storage;
 pub mod tile;
+pub mod witness;
 
 pub use checkpoint::{
     check_consistency_proof, check_tlog_proof, open_checkpoint, Checkpoint, VerifiedCheckpoint,
