@@ -150,6 +150,16 @@ pub enum LogError {
         /// What is inconsistent.
         reason: String,
     },
+    /// The checkpoint lacks the witness quorum the trust file demands.
+    #[error("the checkpoint carries valid cosignatures of {have} of the trusted witnesses ({names}); the trust file demands {need}: a view no quorum of witnesses checked is not audited")]
+    WitnessQuorum {
+        /// Distinct trusted witnesses that cosigned.
+        have: usize,
+        /// The quorum.
+        need: usize,
+        /// Who cosigned (or "none").
+        names: String,
+    },
     /// An HTTP exchange with a log server failed (connection, timeout, malformed answer).
     #[error("{url}: {reason}")]
     Http {

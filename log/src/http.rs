@@ -102,6 +102,21 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// HTTP worker threads.
     pub workers: usize,
+    /// Witnesses every new checkpoint is submitted to (`tlog-witness` add-checkpoint); their
+    /// cosignatures are appended to the published checkpoint.
+    pub witnesses: Vec<WitnessConfig>,
+    /// Least time between two witness rounds while submissions keep coming (an idle log is
+    /// witnessed at once).
+    pub witness_interval: Duration,
+}
+
+/// A witness the log server submits its checkpoints to.
+#[derive(Clone, Debug)]
+pub struct WitnessConfig {
+    /// The witness's submission prefix, `http://host:port[/prefix]`.
+    pub url: String,
+    /// Its cosignature key (cosignatures by other keys are dropped).
+    pub key: crate::witness::CosignerKey,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +127,8 @@ impl Default for ServerConfig {
             queue: 4096,
             max_connections: 1024,
             workers: 2,
+            witnesses: Vec::new(),
+            witness_interval: Duration::from_millis(100),
         }
     }
 }
@@ -274,14 +291,158 @@ pub(crate) async fn serve_connections<F, Fut>(
     }
 }
 
-/// The sequencer: batches submissions, appends each batch durably, answers.
+/// What the sequencer knows of its witnesses: a client and the size each last cosigned.
+struct Witnessing {
+    witnesses: Vec<(WitnessConfig, Option<LogClient>, u64)>,
+    last: Instant,
+    pending: bool,
+}
+
+impl Witnessing {
+    fn new(config: &ServerConfig) -> Self {
+        Witnessing {
+            witnesses: config
+                .witnesses
+                .iter()
+                .map(|w| {
+                    let client = LogClient::new(&w.url, Duration::from_secs(10)).ok();
+                    (w.clone(), client, 0)
+                })
+                .collect(),
+            last: Instant::now(),
+            pending: !config.witnesses.is_empty(),
+        }
+    }
+
+    /// Submits the log's current checkpoint to every witness and publishes it with the
+    /// cosignatures that verify. A witness that is down or refuses is reported and skipped.
+    fn round(&mut self, log: &Log) {
+        self.last = Instant::now();
+        self.pending = false;
+        let note = log.checkpoint().note().to_vec();
+        let size = log.size();
+        let mut lines = String::new();
+        for (w, client, known) in &mut self.witnesses {
+            let Some(client) = client.as_ref() else {
+                continue;
+            };
+            for _attempt in 0..2 {
+                let body = match add_checkpoint_body(log, *known, &note) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("lightcone: witness {}: no proof from {known}: {e}", w.url);
+                        break;
+                    }
+                };
+                match client.post("add-checkpoint", body, 64 << 10) {
+                    Ok(r) if r.status == 200 => {
+                        let line = String::from_utf8_lossy(&r.body).into_owned();
+                        let mut cosigned = note.clone();
+                        cosigned.extend_from_slice(line.as_bytes());
+                        match crate::witness::cosigners(&cosigned, std::slice::from_ref(&w.key)) {
+                            Ok(names) if !names.is_empty() => {
+                                *known = size;
+                                for l in line.lines() {
+                                    if l.starts_with(&format!("\u{2014} {} ", w.key.name())) {
+                                        lines.push_str(l);
+                                        lines.push('\n');
+                                    }
+                                }
+                            }
+                            _ => eprintln!("lightcone: witness {}: no valid cosignature", w.url),
+                        }
+                        break;
+                    }
+                    Ok(r) if r.status == 409 => {
+                        // Our idea of its size was stale: retry once from the size it holds.
+                        match std::str::from_utf8(&r.body)
+                            .ok()
+                            .and_then(|t| t.trim().parse::<u64>().ok())
+                        {
+                            Some(n) if n <= size && n != *known => *known = n,
+                            _ => {
+                                eprintln!(
+                                    "lightcone: witness {} refuses (409 {}): it saw another history",
+                                    w.url,
+                                    String::from_utf8_lossy(&r.body).trim()
+                                );
+                                break;
+                            }
+                        }
+                    }
+                    Ok(r) => {
+                        eprintln!(
+                            "lightcone: witness {}: HTTP {} {}",
+                            w.url,
+                            r.status,
+                            String::from_utf8_lossy(&r.body).trim()
+                        );
+                        break;
+                    }
+                    Err(e) => {
+                        eprintln!("lightcone: witness {}: {e}", w.url);
+                        self.pending = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let mut published = note;
+        published.extend_from_slice(lines.as_bytes());
+        if let Err(e) =
+            crate::storage::replace_durably(&log.dir().join(CHECKPOINT_FILE), &published)
+        {
+            eprintln!("lightcone: publishing the cosigned checkpoint: {e}");
+        }
+    }
+}
+
+/// An `add-checkpoint` body: `old N`, the consistency proof from N, a blank line, the note.
+fn add_checkpoint_body(log: &Log, old: u64, note: &[u8]) -> Result<Vec<u8>> {
+    let mut body = format!("old {old}\n");
+    if old > 0 && old < log.size() {
+        for h in LogReader::open(log.dir())?.consistency_proof(old)? {
+            body.push_str(&crate::hash::hash_to_base64(&h));
+            body.push('\n');
+        }
+    }
+    body.push('\n');
+    let mut body = body.into_bytes();
+    body.extend_from_slice(note);
+    Ok(body)
+}
+
+/// The sequencer: batches submissions, appends each batch durably, answers; between batches,
+/// has the newest checkpoint cosigned by the witnesses.
 fn sequence(
     mut log: Log,
     mut known: HashMap<Hash, u64>,
     jobs: mpsc::Receiver<Job>,
     config: &ServerConfig,
 ) {
-    while let Ok(first) = jobs.recv() {
+    let mut witnessing = Witnessing::new(config);
+    if witnessing.pending && log.size() > 0 {
+        witnessing.round(&log);
+    }
+    loop {
+        let first = if witnessing.pending {
+            match jobs.recv_timeout(config.witness_interval) {
+                Ok(j) => j,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    witnessing.round(&log);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match jobs.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            }
+        };
         let deadline = Instant::now() + config.max_wait;
         let mut count = first.entries.len();
         let mut batch = vec![first];
@@ -318,10 +479,16 @@ fn sequence(
         }
         let appended = log.append_batch(&new_entries);
         match appended {
-            Ok(_) => {
+            Ok(range) => {
                 known.extend(fresh);
                 for (job, indices) in batch.into_iter().zip(answers) {
                     let _ = job.reply.send(Ok(indices));
+                }
+                if !range.is_empty() && !witnessing.witnesses.is_empty() {
+                    witnessing.pending = true;
+                    if witnessing.last.elapsed() >= config.witness_interval {
+                        witnessing.round(&log);
+                    }
                 }
             }
             Err(e) => {

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use clap::Args;
 use lightcone_verifier::audit::{self, AuditOptions, AuditRules};
 use lightcone_verifier::geo::Policy;
-use lightcone_verifier::registry::Trust;
+use lightcone_verifier::log::witness::cosigners;
+use lightcone_verifier::log::LogError;
+use lightcone_verifier::registry::{Trust, WitnessPolicy};
 use lightcone_verifier::{report, Error};
 
 /// Arguments of `lightcone audit`.
@@ -65,7 +67,7 @@ impl Drop for RemoveOnDrop {
 /// The directory to audit: `log` itself, or a mirror of the log at the URL `log`.
 fn log_dir(args: &AuditArgs) -> Result<(PathBuf, Option<RemoveOnDrop>), Error> {
     use lightcone_verifier::log::http::{mirror, LogClient};
-    use lightcone_verifier::log::{LogError, VerifierKey};
+    use lightcone_verifier::log::VerifierKey;
     if !(args.log.starts_with("http://") || args.log.starts_with("https://")) {
         return Ok((PathBuf::from(&args.log), None));
     }
@@ -109,6 +111,33 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
     // policy and its borders are loaded (the reads check again).
     reader.check_files()?;
     let trust = Trust::load(&args.trust)?;
+    // The witness quorum, on a first audit as on later ones: a checkpoint that not enough
+    // independent witnesses checked for consistency may be one branch of a split view.
+    let witnessed = match WitnessPolicy::load(&args.trust)? {
+        Some(w) => {
+            let names = cosigners(reader.checkpoint_note(), &w.keys)?;
+            if names.len() < w.quorum {
+                return Err(LogError::WitnessQuorum {
+                    have: names.len(),
+                    need: w.quorum,
+                    names: if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    },
+                }
+                .into());
+            }
+            Some(format!(
+                "witnesses: {} ({} of {} trusted, quorum {})",
+                names.join(", "),
+                names.len(),
+                w.keys.len(),
+                w.quorum
+            ))
+        }
+        None => None,
+    };
     let policy = Policy::load(&args.policy)?;
     let rules = AuditRules::load(&args.policy)?;
     let since = match &args.since {
@@ -173,6 +202,9 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
             "log is consistent with the checkpoint in {}",
             path.display()
         );
+    }
+    if let Some(line) = witnessed {
+        println!("{line}");
     }
     print!("{}", report::text::summary(&result));
     for line in said {

@@ -106,6 +106,10 @@ enum LogCommand {
         /// Longest wait, in milliseconds, for more submissions before a batch is written.
         #[arg(long, default_value_t = 2)]
         max_wait_ms: u64,
+        /// A witness to submit every new checkpoint to, as URL=KEY (KEY as `lightcone witness
+        /// init` printed it); repeatable. Their cosignatures are published in the checkpoint.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
     },
     /// Check a proof printed by `prove` or `consistency`, offline.
     CheckProof {
@@ -162,7 +166,8 @@ pub fn run(args: LogArgs) -> Result<(), Error> {
             listen,
             trust,
             max_wait_ms,
-        } => serve(&dir, key, listen, &trust, max_wait_ms),
+            witnesses,
+        } => serve(&dir, key, listen, &trust, max_wait_ms, &witnesses),
         LogCommand::CheckProof {
             key,
             proof,
@@ -179,8 +184,22 @@ fn serve(
     listen: std::net::SocketAddr,
     trust: &Path,
     max_wait_ms: u64,
+    witnesses: &[String],
 ) -> Result<(), Error> {
-    use lightcone_verifier::log::http::{LogServer, ServerConfig};
+    use lightcone_verifier::log::http::{LogServer, ServerConfig, WitnessConfig};
+    use lightcone_verifier::log::witness::CosignerKey;
+    let witnesses = witnesses
+        .iter()
+        .map(|w| {
+            let (url, key) = w
+                .split_once('=')
+                .ok_or(LogError::MalformedKey("--witness takes URL=KEY"))?;
+            Ok(WitnessConfig {
+                url: url.to_owned(),
+                key: CosignerKey::parse(key)?,
+            })
+        })
+        .collect::<Result<Vec<_>, LogError>>()?;
     use lightcone_verifier::net::LandmarkAdmission;
     let key_path = match key {
         Some(k) => k,
@@ -194,6 +213,7 @@ fn serve(
         .map_err(|e| LogError::io(format!("listening on {listen}"), e))?;
     let config = ServerConfig {
         max_wait: std::time::Duration::from_millis(max_wait_ms),
+        witnesses,
         ..ServerConfig::default()
     };
     let size = log.size();
