@@ -21,7 +21,7 @@ use lightcone_verifier::log::{Log, LogReader, NoteSigner};
 use lightcone_verifier::net::submit::encode_submission;
 use lightcone_verifier::registry::{TrustFile, WitnessesEntry};
 use lightcone_verifier::synth::SynthFleet;
-use net_support::{run_ok, Proc};
+use net_support::Proc;
 use rand_core::SeedableRng;
 
 const T0_NS: u64 = 1_790_000_000 * 1_000_000_000;
