@@ -443,7 +443,8 @@ fn sequence(
                 Err(_) => return,
             }
         };
-        let deadline = Instant::now() + config.max_wait;
+        let now = Instant::now();
+        let deadline = now.checked_add(config.max_wait).unwrap_or(now);
         let mut count = first.entries.len();
         let mut batch = vec![first];
         while count < config.max_batch {

@@ -103,8 +103,9 @@ enum LogCommand {
         /// The trust file whose registry certifies the landmarks allowed to submit.
         #[arg(long)]
         trust: PathBuf,
-        /// Longest wait, in milliseconds, for more submissions before a batch is written.
-        #[arg(long, default_value_t = 2)]
+        /// Longest wait, in milliseconds (0–1000), for more submissions before a batch is
+        /// written.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=1000))]
         max_wait_ms: u64,
         /// A witness to submit every new checkpoint to, as URL=KEY (KEY as `lightcone witness
         /// init` printed it); repeatable. Their cosignatures are published in the checkpoint.
