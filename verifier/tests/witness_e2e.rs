@@ -2,7 +2,8 @@
 //! checkpoint to two `lightcone witness serve` processes and publishes their cosignatures; an
 //! audit over HTTP demands the trust file's quorum (2 of 2); with one witness gone the newest
 //! checkpoint lacks the quorum and the audit refuses it; a fork of the log (same key, same
-//! size, other entries) gets no cosignature and a first-time audit of it is refused.
+//! size, other entries) gets no cosignature and a first-time audit of it is refused; a restarted
+//! log server catches up with witnesses that kept their state (409 with a size, then a proof).
 
 mod net_support;
 
@@ -221,10 +222,19 @@ fn log_server_with_two_witnesses_and_an_audit_that_demands_the_quorum() {
         "{stderr}"
     );
 
+    // The log server restarts: it no longer knows what the witnesses hold, so each answers
+    // 409 with its size and the server proves consistency from there; both cosign again.
+    drop(server);
+    let server = Proc::spawn(&args);
+    let url = format!("http://{}", server.listening());
+    let client = LogClient::new(&url, Duration::from_secs(10)).unwrap();
+    submit(&mut f, &mut rng, &client, 9);
+    wait_cosigned(&client, &keys, 19, 2);
+
     // One witness goes away: the next checkpoint has one cosignature; the audit refuses it.
     drop(witnesses.pop());
     submit(&mut f, &mut rng, &client, 10);
-    wait_cosigned(&client, &keys, 19, 1);
+    wait_cosigned(&client, &keys, 22, 1);
     let out = audit(&url);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
