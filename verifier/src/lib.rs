@@ -7,11 +7,9 @@ pub mod audit;
 pub mod demo;
 pub mod error;
 pub mod evidence;
-pub mod log;
 pub mod net;
 pub mod registry;
 pub mod report;
-pub mod secret_file;
 pub mod synth;
 
 pub use error::Error;
@@ -19,3 +17,7 @@ pub use error::Error;
 pub use lightcone_files as bounded_file;
 /// Borders, policies and verdicts: the `lightcone-geo` crate.
 pub use lightcone_geo as geo;
+/// The transparency log, its own crate (`lightcone-log`); `crate::log::…` paths keep working.
+pub use lightcone_log as log;
+/// Secret key files created with owner-only access (lives in `lightcone-log`).
+pub use lightcone_log::secret_file;

@@ -35,6 +35,8 @@ enum Command {
     Audit(cli::audit::AuditArgs),
     /// Vendor evidence: verify a recorded SPDM report against its X.509 chain and a root.
     Evidence(cli::evidence::EvidenceArgs),
+    /// A transparency-log witness (C2SP tlog-witness): init, serve.
+    Witness(cli::witness::WitnessArgs),
 }
 
 /// Exit status of a command whose standard output was closed under it (`lightcone audit |
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Relay(args) => cli::relay::run(args),
         Command::Audit(args) => cli::audit::run(args),
         Command::Evidence(args) => cli::evidence::run(args),
+        Command::Witness(args) => cli::witness::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

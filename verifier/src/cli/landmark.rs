@@ -9,7 +9,9 @@ use lightcone::{
     DeviceCertificate, LandmarkCertificate, Position, ProcessingCredit, Speed, Verified,
 };
 use lightcone_verifier::net::fleet::{Fleet, FleetRunner};
-use lightcone_verifier::net::{DiscardCounts, Logbook, ProbeConfig, ProbeReport, Prober};
+use lightcone_verifier::net::{
+    DiscardCounts, LogSink, Logbook, ProbeConfig, ProbeReport, Prober, Submitter,
+};
 use lightcone_verifier::registry::provision::{
     landmark_provision, load_landmark, validity_days, LANDMARK_CERT, LANDMARK_KEY,
 };
@@ -31,12 +33,22 @@ struct Common {
     /// The trust file (vendor roots and registry key).
     #[arg(long)]
     trust: PathBuf,
-    /// Log directory to append to (as `lightcone log init` made it).
-    #[arg(long)]
+    /// Log directory to append to (as `lightcone log init` made it): one-machine setups and
+    /// tests; this process then holds the log key.
+    #[arg(long, conflicts_with = "log_url")]
     log: Option<PathBuf>,
     /// The log's signing key file. Default: <LOG>.key beside the log directory.
-    #[arg(long)]
+    #[arg(long, requires = "log")]
     log_key: Option<PathBuf>,
+    /// Submit to the log server at this URL (`lightcone log serve`) instead: the landmark
+    /// signs each submission with its landmark key and never sees the log key. Submissions
+    /// wait in DIR/outbox until the server acknowledges them.
+    #[arg(long)]
+    log_url: Option<String>,
+    /// How long, in seconds, one submission is retried (exponential backoff) before it is
+    /// left in the outbox for the next run.
+    #[arg(long, default_value_t = 30, requires = "log_url")]
+    submit_patience: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -188,7 +200,30 @@ fn setup(common: &Common) -> Result<Setup, Error> {
     })
 }
 
-fn logbook(common: &Common) -> Result<Option<Logbook>, Error> {
+fn logbook(common: &Common, s: &Setup) -> Result<Option<Box<dyn LogSink>>, Error> {
+    if let Some(url) = &common.log_url {
+        let origin = match &s.trust.log_verifier_key {
+            Some(k) => lightcone_verifier::log::VerifierKey::parse(k)?
+                .name()
+                .to_owned(),
+            None => Submitter::fetch_origin(url)?,
+        };
+        let mut sub = Submitter::new(
+            url,
+            &origin,
+            &common.dir.join("outbox"),
+            s.key.clone(),
+            s.cert,
+        )?;
+        sub.patience = Duration::from_secs(common.submit_patience);
+        let waiting = sub.pending()?.len();
+        if waiting > 0 {
+            println!(
+                "outbox: {waiting} undelivered submission(s) from earlier runs, sending first"
+            );
+        }
+        return Ok(Some(Box::new(sub)));
+    }
     let Some(dir) = &common.log else {
         return Ok(None);
     };
@@ -196,7 +231,7 @@ fn logbook(common: &Common) -> Result<Option<Logbook>, Error> {
         Some(k) => k.clone(),
         None => default_key_path(dir),
     };
-    Ok(Some(Logbook::open(dir, &key)?))
+    Ok(Some(Box::new(Logbook::open(dir, &key)?)))
 }
 
 /// `<DIR>.key` beside the log directory (the `lightcone log init` default).
@@ -288,7 +323,7 @@ fn probe(
     bind: Option<SocketAddr>,
 ) -> Result<(), Error> {
     let s = setup(common)?;
-    let mut book = logbook(common)?;
+    let mut book = logbook(common, &s)?;
     let mut prober = Prober::bind(bind.unwrap_or_else(|| any_addr_like(chip)), s.key)?;
     let now = unix_now_s();
     let mut fetch_discards = DiscardCounts::default();
@@ -319,11 +354,10 @@ fn probe(
         Some(book) if !report.measurements.is_empty() => {
             let range = book.append(&s.cert, &device, &report.measurements)?;
             println!(
-                "logged entries {}..{} to {} (durable; checkpoint size {})",
+                "logged entries {}..{} to {} (durable)",
                 range.start,
                 range.end,
-                book.log().dir().display(),
-                book.log().size()
+                book.describe()
             );
         }
         Some(_) => println!("nothing to log"),
@@ -339,7 +373,7 @@ fn run_fleet(
     bind: Option<SocketAddr>,
 ) -> Result<(), Error> {
     let s = setup(common)?;
-    let mut book = logbook(common)?;
+    let mut book = logbook(common, &s)?;
     let fleet = Fleet::load(fleet_path)?;
     let interval = fleet.interval;
     let bind = bind.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
@@ -350,7 +384,7 @@ fn run_fleet(
         let started = Instant::now();
         cycle = cycle.saturating_add(1);
         println!("cycle {cycle}: {} chip(s)", runner.fleet().chips.len());
-        for outcome in runner.cycle(book.as_mut()) {
+        for outcome in runner.cycle(book.as_mut().map(|b| &mut **b as &mut dyn LogSink)) {
             match (&outcome.report, &outcome.device, &outcome.error) {
                 (Some(report), Some(device), _) => {
                     print_report(&outcome.name, report, &s.verified, device)

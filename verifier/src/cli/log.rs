@@ -86,6 +86,32 @@ enum LogCommand {
         #[arg(long)]
         from: u64,
     },
+    /// Serve the log over HTTP: the only process that holds the log key. Accepts signed
+    /// submissions from landmarks the trust file's registry certified (POST
+    /// /lightcone/v1/add), appends them in durable batches, answers each with its indices, and
+    /// serves the C2SP tlog-tiles read API (/checkpoint, /tile/…). Prints `listening on ADDR`.
+    Serve {
+        /// Log directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Signing key file. Default: <DIR>.key beside the directory.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// The trust file whose registry certifies the landmarks allowed to submit.
+        #[arg(long)]
+        trust: PathBuf,
+        /// Longest wait, in milliseconds (0–1000), for more submissions before a batch is
+        /// written.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=1000))]
+        max_wait_ms: u64,
+        /// A witness to submit every new checkpoint to, as URL=KEY (KEY as `lightcone witness
+        /// init` printed it); repeatable. Their cosignatures are published in the checkpoint.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+    },
     /// Check a proof printed by `prove` or `consistency`, offline.
     CheckProof {
         /// Verifier key (name+keyid+base64) or a file holding it.
@@ -135,6 +161,14 @@ pub fn run(args: LogArgs) -> Result<(), Error> {
             let proof = LogReader::open(&dir)?.prove_consistency(from)?;
             write_stdout(&proof.to_text())
         }
+        LogCommand::Serve {
+            dir,
+            key,
+            listen,
+            trust,
+            max_wait_ms,
+            witnesses,
+        } => serve(&dir, key, listen, &trust, max_wait_ms, &witnesses),
         LogCommand::CheckProof {
             key,
             proof,
@@ -143,6 +177,60 @@ pub fn run(args: LogArgs) -> Result<(), Error> {
             old_root,
         } => check_proof(&key, &proof, entry, old_checkpoint, old_root),
     }
+}
+
+fn serve(
+    dir: &Path,
+    key: Option<PathBuf>,
+    listen: std::net::SocketAddr,
+    trust: &Path,
+    max_wait_ms: u64,
+    witnesses: &[String],
+) -> Result<(), Error> {
+    use lightcone_verifier::log::http::{LogServer, ServerConfig, WitnessConfig};
+    use lightcone_verifier::log::witness::CosignerKey;
+    let witnesses = witnesses
+        .iter()
+        .map(|w| {
+            let (url, key) = w
+                .split_once('=')
+                .ok_or(LogError::MalformedKey("--witness takes URL=KEY"))?;
+            Ok(WitnessConfig {
+                url: url.to_owned(),
+                key: CosignerKey::parse(key)?,
+            })
+        })
+        .collect::<Result<Vec<_>, LogError>>()?;
+    use lightcone_verifier::net::LandmarkAdmission;
+    let key_path = match key {
+        Some(k) => k,
+        None => default_key_path(dir)?,
+    };
+    let trust = lightcone_verifier::registry::Trust::load(trust)?;
+    let signer = read_key_file(&key_path)?;
+    let log = Log::open(dir, signer.signing_key().clone())?;
+    let origin = log.checkpoint().origin().to_owned();
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| LogError::io(format!("listening on {listen}"), e))?;
+    let config = ServerConfig {
+        max_wait: std::time::Duration::from_millis(max_wait_ms),
+        witnesses,
+        ..ServerConfig::default()
+    };
+    let size = log.size();
+    let server = LogServer::start(
+        log,
+        listener,
+        std::sync::Arc::new(LandmarkAdmission::new(trust, &origin)),
+        config,
+    )?;
+    eprintln!(
+        "lightcone: serving log {origin} ({size} entries) from {}",
+        dir.display()
+    );
+    println!("listening on {}", server.addr());
+    server.wait();
+    Ok(())
 }
 
 fn init(dir: &Path, origin: &str, key: Option<PathBuf>) -> Result<(), Error> {

@@ -10,3 +10,4 @@ pub mod registry;
 pub mod relay;
 pub mod vendor;
 pub mod verdict;
+pub mod witness;

@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use super::discard::DiscardCounts;
 use super::error::NetError;
-use super::logbook::Logbook;
+use super::logbook::LogSink;
 use super::probe::{ProbeConfig, ProbeReport, Prober};
 use crate::registry::{load_device_certificate, unix_now_s, Trust};
 
@@ -247,7 +247,7 @@ impl<S: Signer> FleetRunner<S> {
     }
 
     /// Probes every chip once; appends each chip's batch to `logbook` if given.
-    pub fn cycle(&mut self, mut logbook: Option<&mut Logbook>) -> Vec<ChipOutcome> {
+    pub fn cycle(&mut self, mut logbook: Option<&mut dyn LogSink>) -> Vec<ChipOutcome> {
         let mut outcomes = Vec::with_capacity(self.fleet.chips.len());
         for i in 0..self.fleet.chips.len() {
             let name = self

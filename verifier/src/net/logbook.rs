@@ -32,6 +32,40 @@ pub fn probe_records(
     out
 }
 
+/// Where a landmark's probes go: a local log directory ([`Logbook`], which needs the log key)
+/// or a log server ([`Submitter`](super::submit::Submitter), which does not).
+pub trait LogSink {
+    /// Records a probe durably; returns the indices of its measurements.
+    fn append(
+        &mut self,
+        landmark: &LandmarkCertificate,
+        device: &DeviceCertificate,
+        measurements: &[Measurement],
+    ) -> Result<Range<u64>, NetError>;
+
+    /// Where the entries went (a directory or a URL), for messages.
+    fn describe(&self) -> String;
+}
+
+impl LogSink for Logbook {
+    fn append(
+        &mut self,
+        landmark: &LandmarkCertificate,
+        device: &DeviceCertificate,
+        measurements: &[Measurement],
+    ) -> Result<Range<u64>, NetError> {
+        Logbook::append(self, landmark, device, measurements)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} (checkpoint size {})",
+            self.log.dir().display(),
+            self.log.size()
+        )
+    }
+}
+
 /// An open log plus the certificate records it already holds.
 #[derive(Debug)]
 pub struct Logbook {

@@ -24,15 +24,17 @@ pub mod logbook;
 pub mod probe;
 pub mod rate;
 pub mod relay;
+pub mod submit;
 
 pub use chip_agent::{AgentCounters, AgentHandle, ChipAgent};
 pub use datagram::{Datagram, DatagramError, MAX_DATAGRAM};
 pub use discard::{DiscardCounts, DiscardReason};
 pub use error::NetError;
-pub use logbook::{probe_records, Logbook};
+pub use logbook::{probe_records, LogSink, Logbook};
 pub use probe::{ProbeConfig, ProbeReport, Prober};
 pub use rate::RateLimits;
 pub use relay::{Relay, RelayConfig, RelayLimits, RouteSpec};
+pub use submit::{LandmarkAdmission, Submitter};
 
 /// Whether a receive error only means nothing arrived before the socket's read timeout (or a
 /// signal interrupted the wait): receive loops go on without counting it as an error.

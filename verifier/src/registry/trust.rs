@@ -13,6 +13,10 @@
 //! [log]                       # optional: the log's checkpoint verifier key
 //! verifier_key = "<name>+<hex key id>+<base64>"
 //!
+//! [witnesses]                 # optional: audits demand `quorum` of these cosignatures
+//! quorum = 2
+//! keys = ["<name>+<hex key id>+<base64(0x04 ‖ key)>", "…"]
+//!
 //! [[x509_root]]               # optional: X.509 roots of vendor attestation chains
 //! name = "nvidia-device-identity-ca"
 //! sha256 = "<hex SHA-256 of the certificate's DER>"
@@ -52,6 +56,62 @@ pub struct TrustFile {
     /// X.509 roots of vendor attestation chains (e.g. the NVIDIA Device Identity CA).
     #[serde(default, rename = "x509_root", skip_serializing_if = "Vec::is_empty")]
     pub x509_roots: Vec<X509RootEntry>,
+    /// The witnesses whose cosignatures an audit demands on the checkpoint, and how many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<WitnessesEntry>,
+}
+
+/// The `[witnesses]` table: `quorum` of the witness `keys` must cosign a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessesEntry {
+    /// How many distinct witnesses must have cosigned (k of n).
+    pub quorum: usize,
+    /// Their cosignature keys (`name+id+base64(0x04 ‖ key)`).
+    pub keys: Vec<String>,
+}
+
+/// The witness policy of a trust file, checked: quorum k of the n keys.
+#[derive(Clone, Debug)]
+pub struct WitnessPolicy {
+    /// k.
+    pub quorum: usize,
+    /// The n keys.
+    pub keys: Vec<crate::log::witness::CosignerKey>,
+}
+
+impl WitnessPolicy {
+    /// The trust file's `[witnesses]` table, checked (1 ≤ k ≤ n, keys parse, names unique);
+    /// `None` if it has none.
+    pub fn load(path: &Path) -> Result<Option<WitnessPolicy>, RegistryError> {
+        let file = read_toml::<TrustFile>(path)?;
+        let Some(w) = file.witnesses else {
+            return Ok(None);
+        };
+        let mut keys: Vec<crate::log::witness::CosignerKey> = Vec::with_capacity(w.keys.len());
+        for k in &w.keys {
+            let key = crate::log::witness::CosignerKey::parse(k).map_err(|e| {
+                RegistryError::malformed(path, format!("[witnesses] key {k:?}: {e}"))
+            })?;
+            if keys.iter().any(|o| o.name() == key.name()) {
+                return Err(RegistryError::malformed(
+                    path,
+                    format!("[witnesses] names {} twice", key.name()),
+                ));
+            }
+            keys.push(key);
+        }
+        if w.quorum == 0 || w.quorum > keys.len() {
+            return Err(RegistryError::malformed(
+                path,
+                format!("[witnesses] quorum {} must be 1..={}", w.quorum, keys.len()),
+            ));
+        }
+        Ok(Some(WitnessPolicy {
+            quorum: w.quorum,
+            keys,
+        }))
+    }
 }
 
 /// One X.509 root in a trust file: a vendor CA whose chains vouch for GPUs' attestation keys.
@@ -124,6 +184,7 @@ impl TrustFile {
                 .collect(),
             log: log_verifier_key.map(|verifier_key| LogEntry { verifier_key }),
             x509_roots: Vec::new(),
+            witnesses: None,
         }
     }
 

@@ -150,6 +150,34 @@ pub enum LogError {
         /// What is inconsistent.
         reason: String,
     },
+    /// The checkpoint lacks the witness quorum the trust file demands.
+    #[error("the checkpoint carries valid cosignatures of {have} of the trusted witnesses ({names}); the trust file demands {need}: a view no quorum of witnesses checked is not audited")]
+    WitnessQuorum {
+        /// Distinct trusted witnesses that cosigned.
+        have: usize,
+        /// The quorum.
+        need: usize,
+        /// Who cosigned (or "none").
+        names: String,
+    },
+    /// An HTTP exchange with a log server failed (connection, timeout, malformed answer).
+    #[error("{url}: {reason}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A log server answered with an HTTP status other than success.
+    #[error("{url}: HTTP {status}: {reason}")]
+    HttpStatus {
+        /// The URL.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// The server's reason (its body, shortened).
+        reason: String,
+    },
     /// An earlier append failed part-way; reopen the log to recover before appending again.
     #[error("an earlier append failed part-way; reopen the log to recover")]
     Poisoned,

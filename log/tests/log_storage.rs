@@ -2,13 +2,13 @@
 //! issue asks for (missing file, torn tile, bad signature, root mismatch, immutable conflict).
 
 use ed25519_dalek::SigningKey;
-use lightcone_verifier::log::checkpoint::Checkpoint;
-use lightcone_verifier::log::hash::{leaf_hash, Hash};
-use lightcone_verifier::log::proof::{
+use lightcone_log::checkpoint::Checkpoint;
+use lightcone_log::hash::{leaf_hash, Hash};
+use lightcone_log::proof::{
     consistency_proof, inclusion_proof, verify_consistency, verify_inclusion, MemoryTree,
 };
-use lightcone_verifier::log::storage::PENDING_FILE;
-use lightcone_verifier::log::{check_tlog_proof, Log, LogError, LogReader, NoteSigner};
+use lightcone_log::storage::PENDING_FILE;
+use lightcone_log::{check_tlog_proof, Log, LogError, LogReader, NoteSigner};
 use std::path::Path;
 
 const ORIGIN: &str = "example.com/lightcone/test";

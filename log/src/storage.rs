@@ -109,7 +109,7 @@ fn sync_dir(path: &Path) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
-fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_path(path);
     write_synced(&tmp, bytes, 0o644)?;
     fs::rename(&tmp, path).map_err(io(path))?;

@@ -3,14 +3,14 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use lightcone_verifier::log::checkpoint::{parse_unverified, Checkpoint};
-use lightcone_verifier::log::hash::{empty_root, hash_from_base64, leaf_hash, Hash};
-use lightcone_verifier::log::note::{key_id, open_note, parse_note, ALG_ED25519};
-use lightcone_verifier::log::proof::{
+use lightcone_log::checkpoint::{parse_unverified, Checkpoint};
+use lightcone_log::hash::{empty_root, hash_from_base64, leaf_hash, Hash};
+use lightcone_log::note::{key_id, open_note, parse_note, ALG_ED25519};
+use lightcone_log::proof::{
     consistency_proof, inclusion_proof, verify_consistency, verify_inclusion, MemoryTree,
 };
-use lightcone_verifier::log::tile::{encode_index, TileKind, TilePath};
-use lightcone_verifier::log::{LogError, NoteSigner, VerifierKey};
+use lightcone_log::tile::{encode_index, TileKind, TilePath};
+use lightcone_log::{LogError, NoteSigner, VerifierKey};
 
 fn vector(name: &str) -> String {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));

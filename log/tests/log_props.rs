@@ -2,12 +2,12 @@
 //! proof verifies, and any single-bit change to a proof, a root, a size, an index or a leaf
 //! makes verification fail.
 
-use lightcone_verifier::log::checkpoint::{check_consistency_proof, check_tlog_proof, Checkpoint};
-use lightcone_verifier::log::hash::{leaf_hash, Hash};
-use lightcone_verifier::log::proof::{
+use lightcone_log::checkpoint::{check_consistency_proof, check_tlog_proof, Checkpoint};
+use lightcone_log::hash::{leaf_hash, Hash};
+use lightcone_log::proof::{
     consistency_proof, inclusion_proof, verify_consistency, verify_inclusion, MemoryTree,
 };
-use lightcone_verifier::log::{ConsistencyProofText, NoteSigner, TlogProof};
+use lightcone_log::{ConsistencyProofText, NoteSigner, TlogProof};
 use proptest::prelude::*;
 
 fn entries(n: u64, seed: u64) -> Vec<Vec<u8>> {

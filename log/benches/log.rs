@@ -1,15 +1,15 @@
 //! Attestation log hot paths: durable batched appends (fsync per batch), and inclusion-proof
 //! verification (bare RFC 9162 path, and a full tlog-proof check with its Ed25519 signature).
 //!
-//! Run: `cargo bench -p lightcone-verifier --bench log -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p lightcone-log --bench log -- --warm-up-time 1 --measurement-time 3`
 // criterion_group! generates an undocumented pub fn.
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
-use lightcone_verifier::log::hash::{leaf_hash, Hash};
-use lightcone_verifier::log::proof::{inclusion_proof, verify_inclusion, MemoryTree};
-use lightcone_verifier::log::{check_tlog_proof, Log, LogReader};
+use lightcone_log::hash::{leaf_hash, Hash};
+use lightcone_log::proof::{inclusion_proof, verify_inclusion, MemoryTree};
+use lightcone_log::{check_tlog_proof, Log, LogReader};
 use std::hint::black_box;
 
 /// A measurement-sized entry (a signed measurement record is a few hundred bytes).

@@ -496,7 +496,7 @@ impl<'a> Lines<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::hash::{leaf_hash, root_from_leaf_hashes};
+    use crate::hash::{leaf_hash, root_from_leaf_hashes};
 
     fn tree(n: u64) -> (MemoryTree, Vec<Hash>) {
         let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect();

@@ -221,8 +221,8 @@ impl TreeEdge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::hash::root_from_leaf_hashes;
-    use crate::log::tile::{new_tiles, partial_tiles_for_size};
+    use crate::hash::root_from_leaf_hashes;
+    use crate::tile::{new_tiles, partial_tiles_for_size};
 
     #[test]
     fn root_and_tiles_match_reference() {

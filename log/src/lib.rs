@@ -1,5 +1,6 @@
-//! The attestation log: an append-only transparency log of signed measurements that anyone can
-//! audit offline, interoperable with the C2SP / RFC 6962 transparency-log ecosystem.
+//! `lightcone-log`: an append-only transparency log whose entries are opaque bytes, interoperable
+//! with the C2SP / RFC 6962 transparency-log ecosystem. lightcone stores signed measurements in
+//! it; nothing here knows what an entry means.
 //!
 //! - [`hash`]: RFC 6962 §2.1 leaf and node hashing (SHA-256, prefixes 0x00 and 0x01).
 //! - [`proof`]: inclusion and consistency proofs (RFC 6962 generation, RFC 9162 verification)
@@ -9,9 +10,14 @@
 //! - [`note`]: C2SP `signed-note` with Ed25519, verifier and signer keys.
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` text, signing and verification.
 //! - [`storage`]: the on-disk log ([`Log`] writer, [`LogReader`]), crash-safe appends.
+//! - [`http`]: the log server (the only holder of the log key; batched durable submissions,
+//!   the `tlog-tiles` read API) and its client.
+//! - [`witness`]: C2SP `tlog-witness` add-checkpoint and `tlog-cosignature` v1 Ed25519.
+//! - [`bounded_file`] (re-exported `lightcone-files`), [`secret_file`]: bounded reads of
+//!   hostile files, owner-only key files.
 //!
 //! ```
-//! use lightcone_verifier::log::{Log, LogReader};
+//! use lightcone_log::{Log, LogReader};
 //! # let tmp = tempfile::tempdir().unwrap();
 //! # let dir = tmp.path().join("log");
 //! let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
@@ -24,17 +30,25 @@
 //! let checkpoint = reader.verify(&vkey).unwrap();
 //! assert_eq!(checkpoint.size(), 2);
 //! let proof = reader.prove(1).unwrap();
-//! lightcone_verifier::log::check_tlog_proof(&proof, b"second", &vkey).unwrap();
+//! lightcone_log::check_tlog_proof(&proof, b"second", &vkey).unwrap();
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+/// Bounded reads of hostile files: the `lightcone-files` crate, shared with `lightcone-geo`.
+pub use lightcone_files as bounded_file;
 pub mod checkpoint;
 pub mod edge;
 pub mod error;
 pub mod hash;
+pub mod http;
 pub mod note;
 pub mod proof;
+pub mod secret_file;
 pub mod storage;
 pub mod tile;
+pub mod witness;
 
 pub use checkpoint::{
     check_consistency_proof, check_tlog_proof, open_checkpoint, Checkpoint, VerifiedCheckpoint,
