@@ -41,7 +41,7 @@ const CHIP_SECRET_KEY: [u8; 32] = [3; 32];
 
 /// The challenge of the known-answer vectors, seed 1 (65 bytes), addressed to this chip.
 const CHALLENGE: [u8; 65] = unhex(
-    b"02c5b940ed3f65c391965de8295fc5d25fb62e867fa2f33afe62d5d6b1642e1621023f37203a2476c42566a61cc55c3ca875dbb4cc41c0deb789f8e7bf88183638",
+    b"03c5b940ed3f65c391965de8295fc5d25fb62e867fa2f33afe62d5d6b1642e1621023f37203a2476c42566a61cc55c3ca875dbb4cc41c0deb789f8e7bf88183638",
 );
 
 /// The counter value before this round (the vectors' first response carries counter 42).

@@ -283,9 +283,11 @@ fn tampered_entries_fail_their_signature_check() {
     forged_landmark.body.rtt_ns /= 10; // a landmark operator shrinks an RTT after signing
     case.records.push(LogRecord::Measurement(forged_landmark));
     let mut forged_chip = case.epoch(1, CHIP_SITES[1], T0_NS + 80 * MIN_NS)[0];
-    let mut sig = forged_chip.body.response.signature.to_bytes();
+    let original = forged_chip.body.response.signature;
+    let mut sig = original.as_bytes().to_vec();
     sig[5] ^= 0x40;
-    forged_chip.body.response.signature = lightcone::Signature(lightcone::wire::Bytes(sig));
+    forged_chip.body.response.signature =
+        lightcone::AnySignature::from_parts(original.algorithm(), &sig).unwrap();
     // Re-sign as the landmark so only the chip's signature is wrong.
     forged_chip =
         lightcone::Signed::sign(forged_chip.body, &mut case.fleet.landmarks[0].key.clone())
