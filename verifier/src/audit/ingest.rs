@@ -105,8 +105,9 @@ pub fn read_measurements(
 }
 
 /// How a responder's signature is checked: Ed25519 keys join the batch; ECDSA keys (P-384,
-/// P-256) have no batch equation and are verified one by one, on the worker that holds the
-/// chunk (chunks run in parallel, [`super::stream`]).
+/// P-256) have no batch equation and are verified one by one (with ring,
+/// [`super::ecdsa_host`]), on the worker that holds the chunk (chunks run in parallel,
+/// [`super::stream`]).
 #[derive(Clone, Copy)]
 enum ResponderKey<'c> {
     /// Batched with the landmark signatures.
@@ -293,7 +294,7 @@ fn check_chunk(
             }
             (ResponderKey::Ed25519(_), None) => ChipCheck::Done(false),
             (ResponderKey::Single(key), _) => {
-                ChipCheck::Done(key.verify(&p.responder_msg, &signature).is_ok())
+                ChipCheck::Done(super::ecdsa_host::verify(key, &p.responder_msg, &signature))
             }
         };
         chip_checks.push((landmark_slot, chip_check));
