@@ -92,7 +92,15 @@ impl Signer for ed25519_dalek::SigningKey {
 }
 
 macro_rules! ecdsa_software_signer {
-    ($(#[$doc:meta])* $curve:ident, $variant:ident, $key_len:path, $sig_len:path) => {
+    (
+        $(#[$doc:meta])*
+        curve: $curve:ident,
+        curve_type: $Curve:ident,
+        hash: $hash:ty,
+        variant: $variant:ident,
+        key_len: $key_len:path,
+        sig_len: $sig_len:path $(,)?
+    ) => {
         $(#[$doc])*
         impl Signer for $curve::ecdsa::SigningKey {
             type PublicKey = AnyPublicKey;
@@ -107,10 +115,30 @@ macro_rules! ecdsa_software_signer {
                 AnyPublicKey::$variant(Bytes(bytes))
             }
 
+            /// RFC 6979 deterministic ECDSA over the curve's hash of `message`: the same
+            /// signature as `ecdsa::SigningKey::sign`, by a path with no panic in it (that one
+            /// unwraps the RFC 6979 nonce's conversion to a scalar, which firmware's panic check
+            /// finds). The hash is the field's size, so it is the message representative as is.
             fn try_sign(&mut self, message: &[u8]) -> Result<AnySignature, Error> {
-                let signature: $curve::ecdsa::Signature =
-                    $curve::ecdsa::signature::Signer::try_sign(self, message)
-                        .map_err(|_| Error::SignerFailed)?;
+                use ecdsa_core::hazmat::SignPrimitive as _;
+                use sha2::Digest as _;
+                use $curve::elliptic_curve::{
+                    Curve as _, FieldBytesEncoding as _,
+                    PrimeField as _,
+                };
+                let secret: &$curve::Scalar = self.as_nonzero_scalar().as_ref();
+                let z: $curve::FieldBytes = <$hash>::digest(message);
+                let k = rfc6979::generate_k::<$hash, _>(
+                    &secret.to_repr(),
+                    &$curve::$Curve::ORDER.encode_field_bytes(),
+                    &z,
+                    &[],
+                );
+                let k = Option::<$curve::Scalar>::from($curve::Scalar::from_repr(k))
+                    .ok_or(Error::SignerFailed)?;
+                let (signature, _) = secret
+                    .try_sign_prehashed(k, &z)
+                    .map_err(|_| Error::SignerFailed)?;
                 let encoded = signature.to_bytes();
                 let mut bytes = [0u8; $sig_len];
                 if encoded.len() != bytes.len() {
@@ -127,18 +155,22 @@ ecdsa_software_signer!(
     /// A software P-384 key (RFC 6979 deterministic ECDSA with SHA-384), for hosts, tests and
     /// the P-384 firmware example; a Caliptra-style engine implements [`Signer`] the same way,
     /// with the key inside the engine.
-    p384,
-    P384,
-    crate::ecdsa::P384_PUBLIC_KEY_LEN,
-    crate::ecdsa::P384_SIGNATURE_LEN
+    curve: p384,
+    curve_type: NistP384,
+    hash: sha2::Sha384,
+    variant: P384,
+    key_len: crate::ecdsa::P384_PUBLIC_KEY_LEN,
+    sig_len: crate::ecdsa::P384_SIGNATURE_LEN,
 );
 
 ecdsa_software_signer!(
     /// A software P-256 key (RFC 6979 deterministic ECDSA with SHA-256), for hosts and tests.
-    p256,
-    P256,
-    crate::ecdsa::P256_PUBLIC_KEY_LEN,
-    crate::ecdsa::P256_SIGNATURE_LEN
+    curve: p256,
+    curve_type: NistP256,
+    hash: sha2::Sha256,
+    variant: P256,
+    key_len: crate::ecdsa::P256_PUBLIC_KEY_LEN,
+    sig_len: crate::ecdsa::P256_SIGNATURE_LEN,
 );
 
 /// Builds `domain ‖ postcard(body)` in a stack buffer and hands it to `f`.
