@@ -5,13 +5,14 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::algorithm::{AnyPublicKey, PreparedAnyKey};
 use crate::distance::ResponseTiming;
 use crate::ed25519::PreparedKey;
 use crate::error::Error;
 use crate::ids::{ChipId, IssuerId, LandmarkId, PublicKey};
 use crate::position::Position;
 use crate::signed::{Signed, SignedBody};
-use crate::signing::{domain, Signer, PROTOCOL_VERSION};
+use crate::signing::{domain, Ed25519Signer, PROTOCOL_VERSION};
 use crate::verified::Verified;
 use crate::wire::{Bytes, VARINT_U32_MAX, VARINT_U64_MAX};
 
@@ -114,8 +115,9 @@ pub struct DeviceCertificateBody {
     pub version: u8,
     /// The chip's id; must equal `ChipId::of(&device_key)`.
     pub chip_id: ChipId,
-    /// The chip's device public key (the private half never leaves the silicon).
-    pub device_key: PublicKey,
+    /// The chip's device public key, of any algorithm (the private half never leaves the
+    /// silicon).
+    pub device_key: AnyPublicKey,
     /// The vendor root that signed this certificate.
     pub issuer: IssuerId,
     /// The chip model.
@@ -130,7 +132,7 @@ impl SignedBody for DeviceCertificateBody {
     const DOMAIN: &'static [u8] = domain::DEVICE_CERTIFICATE;
     const MAX_BODY_SIZE: usize = 1
         + 16
-        + 32
+        + AnyPublicKey::MAX_SIZE
         + 16
         + MODEL_NAME_LEN
         + 2 * VARINT_U64_MAX
@@ -142,14 +144,16 @@ impl SignedBody for DeviceCertificateBody {
 pub type DeviceCertificate = Signed<DeviceCertificateBody>;
 
 impl DeviceCertificate {
-    /// Issues a certificate for `device_key`, signed by the vendor root in `vendor`.
-    pub fn issue<S: Signer + ?Sized>(
+    /// Issues a certificate for `device_key` (of any algorithm), signed by the vendor root in
+    /// `vendor` (Ed25519).
+    pub fn issue<S: Ed25519Signer + ?Sized>(
         vendor: &mut S,
-        device_key: PublicKey,
+        device_key: impl Into<AnyPublicKey>,
         model: ModelName,
         timing: ResponseTiming,
         validity: Validity,
     ) -> Result<Self, Error> {
+        let device_key = device_key.into();
         let body = DeviceCertificateBody {
             version: PROTOCOL_VERSION,
             chip_id: ChipId::of(&device_key),
@@ -185,7 +189,7 @@ impl DeviceCertificate {
         &self,
         vendor_root: &PublicKey,
         at_unix_s: u64,
-    ) -> Result<PreparedKey, Error> {
+    ) -> Result<PreparedAnyKey, Error> {
         let b = &self.body;
         if b.issuer != IssuerId::of(vendor_root) {
             return Err(Error::BadSignature);
@@ -193,7 +197,7 @@ impl DeviceCertificate {
         if b.chip_id != ChipId::of(&b.device_key) {
             return Err(Error::IdMismatch);
         }
-        let key = PreparedKey::new(&b.device_key)?;
+        let key = PreparedAnyKey::new(&b.device_key)?;
         check_fields(&b.validity)?;
         if b.timing.max_processing_ns < b.timing.min_response_ns {
             return Err(Error::InvalidCertificate);
@@ -232,7 +236,7 @@ impl SignedBody for LandmarkCertificateBody {
     // Latitude ≤ 90e6 µ° zigzags below 2^28 (4 varint bytes); longitude needs 5.
     const MAX_BODY_SIZE: usize = 1
         + 16
-        + 32
+        + 33
         + 16
         + OPERATOR_NAME_LEN
         + 4
@@ -247,7 +251,7 @@ pub type LandmarkCertificate = Signed<LandmarkCertificateBody>;
 impl LandmarkCertificate {
     /// Issues a certificate for `landmark_key`, run by `operator`, at `position`, signed by
     /// `registry`.
-    pub fn issue<S: Signer + ?Sized>(
+    pub fn issue<S: Ed25519Signer + ?Sized>(
         registry: &mut S,
         landmark_key: PublicKey,
         operator: OperatorName,

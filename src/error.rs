@@ -59,6 +59,10 @@ pub enum Error {
     /// The random number generator failed to produce a nonce.
     #[error("randomness source failed")]
     RandomnessFailed,
+    /// A key or signature of an algorithm this role does not accept (e.g. an ECDSA key where a
+    /// server's Ed25519 key must be).
+    #[error("unsupported signature algorithm")]
+    UnsupportedAlgorithm,
 }
 
 impl Error {
@@ -83,6 +87,7 @@ impl Error {
             Error::SignerFailed => 16,
             Error::InvalidCertificate => 17,
             Error::RandomnessFailed => 18,
+            Error::UnsupportedAlgorithm => 19,
         }
     }
 }

@@ -8,13 +8,17 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::algorithm::AnyPublicKey;
 use crate::wire::Bytes;
 
 /// Length of every identifier, in bytes.
 pub const ID_LEN: usize = 16;
 
-/// An Ed25519 public key as it travels on the wire (not yet checked to be a valid point).
+/// An Ed25519 public key (not yet checked to be a valid point): the key of a server role
+/// (landmark, vendor, registry, log, witness). On the wire it is tagged like every key
+/// ([`crate::algorithm`]): tag 0, then 32 bytes; decoding refuses any other algorithm's tag.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "AnyPublicKey", try_from = "AnyPublicKey")]
 pub struct PublicKey(pub Bytes<32>);
 
 impl PublicKey {
@@ -22,14 +26,32 @@ impl PublicKey {
     pub const fn to_bytes(&self) -> [u8; 32] {
         self.0 .0
     }
+}
 
-    /// The first 16 bytes of SHA-256 over the key: the basis of every id.
-    fn fingerprint(&self) -> [u8; ID_LEN] {
-        let digest: [u8; 32] = Sha256::digest(self.0 .0).into();
-        let mut id = [0u8; ID_LEN];
-        id.copy_from_slice(digest.get(..ID_LEN).unwrap_or(&[0u8; ID_LEN]));
-        id
+/// A key an identifier can be derived from: its canonical bytes without the algorithm tag.
+pub trait KeyBytes {
+    /// The bytes the identifier hashes.
+    fn key_bytes(&self) -> &[u8];
+}
+
+impl KeyBytes for PublicKey {
+    fn key_bytes(&self) -> &[u8] {
+        &self.0 .0
     }
+}
+
+impl KeyBytes for AnyPublicKey {
+    fn key_bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+/// The first 16 bytes of SHA-256 over the key's bytes: the basis of every id.
+fn fingerprint(key: &[u8]) -> [u8; ID_LEN] {
+    let digest: [u8; 32] = Sha256::digest(key).into();
+    let mut id = [0u8; ID_LEN];
+    id.copy_from_slice(digest.get(..ID_LEN).unwrap_or(&[0u8; ID_LEN]));
+    id
 }
 
 impl From<[u8; 32]> for PublicKey {
@@ -57,9 +79,10 @@ macro_rules! key_bound_id {
         pub struct $name(pub Bytes<ID_LEN>);
 
         impl $name {
-            /// The id bound to `key`.
-            pub fn of(key: &PublicKey) -> Self {
-                $name(Bytes(key.fingerprint()))
+            /// The id bound to `key` (an Ed25519 [`PublicKey`] or an [`AnyPublicKey`]; the
+            /// same key gives the same id in either form).
+            pub fn of<K: KeyBytes + ?Sized>(key: &K) -> Self {
+                $name(Bytes(fingerprint(key.key_bytes())))
             }
 
             /// The raw 16 bytes.

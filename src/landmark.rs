@@ -7,17 +7,17 @@ use crate::error::Error;
 use crate::ids::{ChipId, LandmarkId, PublicKey};
 use crate::message::{Challenge, Measurement, MeasurementBody, Nonce, Response};
 use crate::signed::Signed;
-use crate::signing::{Signer, PROTOCOL_VERSION};
+use crate::signing::{Ed25519Signer, PROTOCOL_VERSION};
 use crate::verified::Verified;
 use crate::wire::{Bytes, Wire};
 
 /// A landmark's signing identity: builds challenges and signs measurements.
-pub struct Landmark<S: Signer> {
+pub struct Landmark<S: Ed25519Signer> {
     signer: S,
     id: LandmarkId,
 }
 
-impl<S: Signer> Landmark<S> {
+impl<S: Ed25519Signer> Landmark<S> {
     /// A landmark whose key `signer` holds.
     pub fn new(signer: S) -> Self {
         let id = LandmarkId::of(&signer.public_key());

@@ -17,6 +17,7 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod algorithm;
 pub mod cert;
 pub mod distance;
 pub mod ecdsa;
@@ -34,6 +35,7 @@ pub mod signing;
 pub mod verified;
 pub mod wire;
 
+pub use algorithm::{Algorithm, AnyPublicKey, AnySignature, PreparedAnyKey};
 pub use cert::{DeviceCertificate, LandmarkCertificate, ModelName, Name, OperatorName, Validity};
 pub use distance::{DistanceBound, ProcessingCredit, ResponseTiming, Speed};
 pub use error::Error;
@@ -44,6 +46,6 @@ pub use position::{Latitude, Longitude, Position};
 pub use record::LogRecord;
 pub use responder::{MonotonicCounter, RamCounter, Responder};
 pub use signed::Signed;
-pub use signing::{Signature, Signer, PROTOCOL_VERSION};
+pub use signing::{Ed25519Signer, Signature, Signer, PROTOCOL_VERSION};
 pub use verified::Verified;
 pub use wire::Wire;

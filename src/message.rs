@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::algorithm::{AnySignature, PreparedAnyKey};
 use crate::cert::{DeviceCertificate, LandmarkCertificate};
 use crate::distance::{DistanceBound, ProcessingCredit, Speed};
 use crate::ed25519::PreparedKey;
@@ -60,8 +61,9 @@ impl SignedBody for ResponseBody {
     const MAX_BODY_SIZE: usize = 1 + Challenge::MAX_SIZE + 2 * VARINT_U64_MAX;
 }
 
-/// Chip → landmark: the chip's signed answer.
-pub type Response = Signed<ResponseBody>;
+/// Chip → landmark: the chip's signed answer, signed by the device key in its own algorithm
+/// (Ed25519, ECDSA P-384 or P-256: [`AnySignature`]).
+pub type Response = Signed<ResponseBody, AnySignature>;
 
 impl Response {
     /// Verifies the chip's signature under the certified device key, and that the response
@@ -70,7 +72,7 @@ impl Response {
         if self.body.challenge.chip_id != device.body.chip_id {
             return Err(Error::WrongChip);
         }
-        self.check_signature(&PreparedKey::new(&device.body.device_key)?)?;
+        self.check_signature_any(&PreparedAnyKey::new(&device.body.device_key)?)?;
         Ok(Verified::new(*self))
     }
 
@@ -81,7 +83,7 @@ impl Response {
         if self.body.challenge.chip_id != ChipId::of(key) {
             return Err(Error::WrongChip);
         }
-        self.check_signature(&PreparedKey::new(key)?)?;
+        self.check_signature_any(&PreparedAnyKey::Ed25519(PreparedKey::new(key)?))?;
         Ok(Verified::new(*self))
     }
 }

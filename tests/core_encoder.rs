@@ -8,12 +8,13 @@ use std::fmt::Debug;
 
 use lightcone::cert::{DeviceCertificateBody, LandmarkCertificateBody};
 use lightcone::message::{MeasurementBody, ResponseBody};
-use lightcone::signed::SignedBody;
+use lightcone::signed::{SignatureForm, SignedBody};
 use lightcone::wire::Bytes;
 use lightcone::{
-    Challenge, ChipId, DeviceCertificate, Error, IssuerId, LandmarkCertificate, LandmarkId,
-    Latitude, LogRecord, Longitude, Measurement, ModelName, Nonce, OperatorName, Position,
-    PublicKey, Response, ResponseTiming, Signature, Signed, Validity, Wire, PROTOCOL_VERSION,
+    AnyPublicKey, AnySignature, Challenge, ChipId, DeviceCertificate, Error, IssuerId,
+    LandmarkCertificate, LandmarkId, Latitude, LogRecord, Longitude, Measurement, ModelName, Nonce,
+    OperatorName, Position, PublicKey, Response, ResponseTiming, Signature, Signed, Validity, Wire,
+    PROTOCOL_VERSION,
 };
 use proptest::prelude::*;
 
@@ -52,7 +53,9 @@ fn check_wire<T: Wire + PartialEq + Debug>(value: &T, version: u8) -> Result<(),
 }
 
 /// The signed message is the domain followed by postcard's encoding of the body.
-fn check_signed<B: SignedBody>(value: &Signed<B>) -> Result<(), TestCaseError> {
+fn check_signed<B: SignedBody, S: SignatureForm>(
+    value: &Signed<B, S>,
+) -> Result<(), TestCaseError> {
     let message = value.with_signed_message(|m| Ok(m.to_vec())).unwrap();
     let mut expected = B::DOMAIN.to_vec();
     expected.extend(postcard_bytes(&value.body));
@@ -89,6 +92,27 @@ fn signature() -> impl Strategy<Value = Signature> {
     any::<[u8; 64]>().prop_map(|b| Signature(Bytes(b)))
 }
 
+/// A device signature of any algorithm.
+fn any_signature() -> impl Strategy<Value = AnySignature> {
+    prop_oneof![
+        any::<[u8; 64]>().prop_map(|b| AnySignature::Ed25519(Bytes(b))),
+        proptest::collection::vec(any::<u8>(), 96)
+            .prop_map(|v| AnySignature::P384(Bytes(v.try_into().unwrap()))),
+        any::<[u8; 64]>().prop_map(|b| AnySignature::P256(Bytes(b))),
+    ]
+}
+
+/// A device key of any algorithm.
+fn any_key() -> impl Strategy<Value = AnyPublicKey> {
+    prop_oneof![
+        any::<[u8; 32]>().prop_map(|b| AnyPublicKey::Ed25519(Bytes(b))),
+        proptest::collection::vec(any::<u8>(), 97)
+            .prop_map(|v| AnyPublicKey::P384(Bytes(v.try_into().unwrap()))),
+        proptest::collection::vec(any::<u8>(), 65)
+            .prop_map(|v| AnyPublicKey::P256(Bytes(v.try_into().unwrap()))),
+    ]
+}
+
 fn validity() -> impl Strategy<Value = Validity> {
     (uint64(), uint64()).prop_map(|(not_before, not_after)| Validity {
         not_before,
@@ -112,7 +136,7 @@ fn challenge() -> impl Strategy<Value = Challenge> {
 }
 
 fn response() -> impl Strategy<Value = Response> {
-    (version(), challenge(), uint64(), uint64(), signature()).prop_map(
+    (version(), challenge(), uint64(), uint64(), any_signature()).prop_map(
         |(version, challenge, counter, processing_ns, signature)| Signed {
             body: ResponseBody {
                 version,
@@ -141,12 +165,7 @@ fn measurement() -> impl Strategy<Value = Measurement> {
 
 fn device_certificate() -> impl Strategy<Value = DeviceCertificate> {
     (
-        (
-            version(),
-            any::<[u8; 16]>(),
-            any::<[u8; 32]>(),
-            any::<[u8; 16]>(),
-        ),
+        (version(), any::<[u8; 16]>(), any_key(), any::<[u8; 16]>()),
         "[ -~]{1,16}",
         (uint64(), uint64(), uint32()),
         validity(),
@@ -157,7 +176,7 @@ fn device_certificate() -> impl Strategy<Value = DeviceCertificate> {
                 body: DeviceCertificateBody {
                     version,
                     chip_id: ChipId::from(chip),
-                    device_key: PublicKey::from(key),
+                    device_key: key,
                     issuer: IssuerId::from(issuer),
                     model: ModelName::new(&model).unwrap(),
                     timing: ResponseTiming {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{encode, key, round, NOW_S};
+use common::{encode, key, p256_key, p384_key, round, round_with, NOW_S};
 use lightcone::{
     Challenge, DeviceCertificate, DistanceBound, Error, LandmarkCertificate, LogRecord,
     Measurement, RamCounter, Responder, Response, Signer, Speed, Wire, PROTOCOL_VERSION,
@@ -11,15 +11,15 @@ use lightcone::{
 use proptest::prelude::*;
 
 /// Decodes and fully verifies each kind of signed message against the round's trust roots.
-fn accept_device(r: &common::Round, bytes: &[u8]) -> Result<(), Error> {
+fn accept_device<C>(r: &common::Round<C>, bytes: &[u8]) -> Result<(), Error> {
     DeviceCertificate::decode(bytes)?.verify(&r.vendor.public_key(), NOW_S)?;
     Ok(())
 }
-fn accept_landmark(r: &common::Round, bytes: &[u8]) -> Result<(), Error> {
+fn accept_landmark<C>(r: &common::Round<C>, bytes: &[u8]) -> Result<(), Error> {
     LandmarkCertificate::decode(bytes)?.verify(&r.registry.public_key(), NOW_S)?;
     Ok(())
 }
-fn accept_response(r: &common::Round, bytes: &[u8]) -> Result<(), Error> {
+fn accept_response<C>(r: &common::Round<C>, bytes: &[u8]) -> Result<(), Error> {
     let response = Response::decode(bytes)?;
     if response.body.challenge != r.challenge {
         return Err(Error::ChallengeMismatch);
@@ -27,7 +27,7 @@ fn accept_response(r: &common::Round, bytes: &[u8]) -> Result<(), Error> {
     response.verify(&r.verified_device())?;
     Ok(())
 }
-fn accept_measurement(r: &common::Round, bytes: &[u8]) -> Result<(), Error> {
+fn accept_measurement<C>(r: &common::Round<C>, bytes: &[u8]) -> Result<(), Error> {
     Measurement::decode(bytes)?.verify(&r.verified_landmark(), &r.verified_device())?;
     Ok(())
 }
@@ -43,9 +43,18 @@ fn the_untouched_round_verifies() {
 
 #[test]
 fn every_single_byte_change_to_a_signed_message_is_rejected() {
-    let r = round(1);
-    type Check = fn(&common::Round, &[u8]) -> Result<(), Error>;
-    let cases: [(&str, Vec<u8>, Check); 4] = [
+    every_single_byte_change_is_rejected(&round(1));
+}
+
+#[test]
+fn every_single_byte_change_is_rejected_for_ecdsa_chips() {
+    every_single_byte_change_is_rejected(&round_with(7, p384_key(7)));
+    every_single_byte_change_is_rejected(&round_with(9, p256_key(9)));
+}
+
+fn every_single_byte_change_is_rejected<C>(r: &common::Round<C>) {
+    type Check<C> = fn(&common::Round<C>, &[u8]) -> Result<(), Error>;
+    let cases: [(&str, Vec<u8>, Check<C>); 4] = [
         ("device certificate", encode(&r.device), accept_device),
         (
             "landmark certificate",
@@ -63,7 +72,7 @@ fn every_single_byte_change_to_a_signed_message_is_rejected() {
                 tampered[i] ^= mask;
                 let v = tampered[i];
                 assert!(
-                    check(&r, &tampered).is_err(),
+                    check(r, &tampered).is_err(),
                     "{name}: byte {i} changed to {v:#04x} was accepted"
                 );
             }
@@ -204,7 +213,12 @@ fn other_versions_are_refused_before_parsing() {
 
 #[test]
 fn truncated_and_overlong_valid_messages_fail_cleanly() {
-    let r = round(1);
+    truncated_and_overlong_fail(&round(1));
+    truncated_and_overlong_fail(&round_with(7, p384_key(7)));
+    truncated_and_overlong_fail(&round_with(9, p256_key(9)));
+}
+
+fn truncated_and_overlong_fail<C>(r: &common::Round<C>) {
     type Decode = fn(&[u8]) -> bool;
     let cases: [(Vec<u8>, Decode); 6] = [
         (encode(&r.device), |b| DeviceCertificate::decode(b).is_ok()),
@@ -252,7 +266,8 @@ fn encodings_fit_max_size_and_log_records_round_trip() {
 
 #[test]
 fn worst_case_values_fit_max_size() {
-    let r = round(1);
+    // The largest forms carry a P-384 chip key and signature.
+    let r = round_with(7, p384_key(7));
     let mut m = r.measurement;
     m.body.rtt_ns = u64::MAX;
     m.body.sent_at_ns = u64::MAX;
@@ -369,5 +384,148 @@ proptest! {
         let c = DistanceBound::from_rtt(rtt, p.saturating_add(more), u, Speed::LIGHT);
         prop_assert!(b >= a);
         prop_assert!(c <= a);
+    }
+}
+
+#[test]
+fn ecdsa_rounds_verify_and_an_independent_implementation_agrees() {
+    // ring (BoringSSL's P-384/P-256 code) checks the chip's signature over the exact signed
+    // message: the core signs what a standard ECDSA verifier accepts, in the fixed r‖s form.
+    fn check<C>(r: &common::Round<C>, alg: &'static ring::signature::EcdsaVerificationAlgorithm) {
+        accept_device(r, &encode(&r.device)).unwrap();
+        accept_response(r, &encode(&r.response)).unwrap();
+        accept_measurement(r, &encode(&r.measurement)).unwrap();
+        let message = r.response.with_signed_message(|m| Ok(m.to_vec())).unwrap();
+        let key = ring::signature::UnparsedPublicKey::new(alg, r.device.body.device_key.as_bytes());
+        key.verify(&message, r.response.signature.as_bytes())
+            .expect("ring verifies the core's ECDSA signature");
+        let mut wrong = message.clone();
+        wrong[30] ^= 1;
+        assert!(key.verify(&wrong, r.response.signature.as_bytes()).is_err());
+    }
+    check(
+        &round_with(7, p384_key(7)),
+        &ring::signature::ECDSA_P384_SHA384_FIXED,
+    );
+    check(
+        &round_with(9, p256_key(9)),
+        &ring::signature::ECDSA_P256_SHA256_FIXED,
+    );
+}
+
+#[test]
+fn both_s_halves_of_a_p384_response_verify_and_nothing_else_does() {
+    let r = round_with(7, p384_key(7));
+    let lightcone::AnySignature::P384(bytes) = r.response.signature else {
+        panic!("a P-384 chip signs with P-384");
+    };
+    let sig = lightcone::ecdsa::P384Signature::from_slice(&bytes.0).unwrap();
+    let mut twin = r.response;
+    twin.signature = sig.malleated().into();
+    assert_ne!(twin.signature, r.response.signature);
+    twin.verify(&r.verified_device()).unwrap();
+    // r or s zero, or s = n: refused before any arithmetic.
+    for (at, value) in [(0..48, 0u8), (48..96, 0u8), (48..96, 0xff)] {
+        let mut b = bytes.0;
+        b[at].fill(value);
+        let mut forged = r.response;
+        forged.signature = lightcone::AnySignature::P384(lightcone::wire::Bytes(b));
+        assert_eq!(
+            forged.verify(&r.verified_device()),
+            Err(Error::BadSignature)
+        );
+    }
+}
+
+#[test]
+fn a_signature_of_another_algorithm_never_verifies() {
+    use lightcone::wire::Bytes;
+    use lightcone::AnySignature;
+    // An Ed25519 chip's response relabelled as P-256 (same 64 bytes), and a P-384 chip's
+    // response carrying an Ed25519-tagged signature: refused, whatever the bytes.
+    let ed = round(1);
+    let mut relabelled = ed.response;
+    relabelled.signature =
+        AnySignature::P256(Bytes(ed.response.signature.as_bytes().try_into().unwrap()));
+    assert_eq!(
+        relabelled.verify(&ed.verified_device()),
+        Err(Error::BadSignature)
+    );
+    let p = round_with(7, p384_key(7));
+    let mut ed_sig = p.response;
+    ed_sig.signature = ed.response.signature;
+    assert_eq!(
+        ed_sig.verify(&p.verified_device()),
+        Err(Error::BadSignature)
+    );
+    // Re-encoded with the tag byte changed, a measurement's chip signature fails to decode or
+    // to verify; it never verifies.
+    // (Varints make the offset data-dependent: find the tag by the signature that follows it.)
+    let bytes = encode(&p.measurement);
+    let mut found = false;
+    for i in 0..bytes.len() {
+        if bytes[i] == 1 && bytes.get(i + 1..i + 97) == Some(p.response.signature.as_bytes()) {
+            found = true;
+            for tag in [0u8, 2, 3, 0xff] {
+                let mut t = bytes.clone();
+                t[i] = tag;
+                assert!(accept_measurement(&p, &t).is_err(), "tag {tag} accepted");
+            }
+        }
+    }
+    assert!(
+        found,
+        "the P-384 signature is in the measurement's encoding"
+    );
+}
+
+#[test]
+fn servers_keys_and_signatures_must_be_ed25519() {
+    // A landmark certificate whose key is re-tagged as P-384 (or whose signature is) does not
+    // decode: landmarks, vendors and the registry sign with Ed25519 only.
+    let r = round(1);
+    let bytes = encode(&r.landmark_cert);
+    // version (1) + landmark id (16), then the key's tag.
+    assert_eq!(bytes[17], 0);
+    let mut t = bytes.clone();
+    t[17] = 1;
+    assert!(LandmarkCertificate::decode(&t).is_err());
+    let sig_tag = bytes.len() - 65;
+    assert_eq!(bytes[sig_tag], 0);
+    let mut t = bytes.clone();
+    t[sig_tag] = 1;
+    assert!(LandmarkCertificate::decode(&t).is_err());
+    // A device certificate for a P-384 key that is not on the curve: signed by the vendor,
+    // still refused.
+    let mut vendor = r.vendor.clone();
+    let mut off_curve = [0u8; 97];
+    off_curve[0] = 4;
+    off_curve[1] = 1;
+    let cert = DeviceCertificate::issue(
+        &mut vendor,
+        lightcone::AnyPublicKey::P384(lightcone::wire::Bytes(off_curve)),
+        lightcone::ModelName::new("LC-BAD").unwrap(),
+        r.device.body.timing,
+        r.device.body.validity,
+    )
+    .unwrap();
+    assert_eq!(
+        cert.verify(&r.vendor.public_key(), NOW_S).unwrap_err(),
+        Error::InvalidPublicKey
+    );
+}
+
+#[test]
+fn the_readme_states_the_maximum_sizes() {
+    let readme = include_str!("../README.md");
+    for (name, max) in [
+        ("Challenge", Challenge::MAX_SIZE),
+        ("Response", Response::MAX_SIZE),
+        ("Measurement", Measurement::MAX_SIZE),
+        ("DeviceCertificate", DeviceCertificate::MAX_SIZE),
+        ("LandmarkCertificate", LandmarkCertificate::MAX_SIZE),
+    ] {
+        let row = format!("| `{name}` | {max} |");
+        assert!(readme.contains(&row), "README lacks {row}");
     }
 }

@@ -7,8 +7,8 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{encode, round};
-use lightcone::{ChipId, LandmarkId, LogRecord, Signer};
+use common::{encode, p256_key, p384_key, round, round_with, Round};
+use lightcone::{AnyPublicKey, ChipId, LandmarkId, LogRecord, Signer};
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/core.txt");
 
@@ -16,7 +16,7 @@ fn generate() -> String {
     let mut out = String::new();
     writeln!(
         out,
-        "# lightcone core known-answer vectors (protocol version 2)."
+        "# lightcone core known-answer vectors (protocol version 3)."
     )
     .unwrap();
     writeln!(
@@ -34,9 +34,41 @@ fn generate() -> String {
         "# nonces come from ChaCha20 seeded with 32 bytes of s. Values are lowercase hex."
     )
     .unwrap();
+    writeln!(
+        out,
+        "# Sections named with an algorithm have an ECDSA chip: its secret scalar is 48 (P-384)"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "# or 32 (P-256) repetitions of s+2, signatures are RFC 6979 deterministic ECDSA, keys"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "# are tagged (0 Ed25519, 1 P-384, 2 P-256) before their bytes in every encoding."
+    )
+    .unwrap();
     for s in [1u8, 42] {
-        let r = round(s);
-        writeln!(out, "\n[seed {s}]").unwrap();
+        section(&mut out, &format!("seed {s}"), &round(s));
+    }
+    section(
+        &mut out,
+        "seed 7 ecdsa-p384-sha384",
+        &round_with(7, p384_key(7)),
+    );
+    section(
+        &mut out,
+        "seed 9 ecdsa-p256-sha256",
+        &round_with(9, p256_key(9)),
+    );
+    out
+}
+
+fn section<C: Signer>(out: &mut String, name: &str, r: &Round<C>) {
+    {
+        writeln!(out, "\n[{name}]").unwrap();
+        let chip_key: AnyPublicKey = r.chip.public_key().into();
         let fields: Vec<(&str, Vec<u8>)> = vec![
             (
                 "vendor_public_key",
@@ -46,11 +78,9 @@ fn generate() -> String {
                 "registry_public_key",
                 r.registry.public_key().to_bytes().to_vec(),
             ),
-            ("chip_public_key", r.chip.public_key().to_bytes().to_vec()),
-            (
-                "chip_id",
-                ChipId::of(&r.chip.public_key()).to_bytes().to_vec(),
-            ),
+            ("chip_key_algorithm", vec![chip_key.algorithm().tag()]),
+            ("chip_public_key", chip_key.as_bytes().to_vec()),
+            ("chip_id", ChipId::of(&chip_key).to_bytes().to_vec()),
             (
                 "landmark_public_key",
                 r.landmark_key.public_key().to_bytes().to_vec(),
@@ -81,7 +111,6 @@ fn generate() -> String {
             .unwrap();
         }
     }
-    out
 }
 
 #[test]

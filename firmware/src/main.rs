@@ -1,7 +1,8 @@
 //! Minimal lightcone chip firmware for a Cortex-M4 (`thumbv7em-none-eabihf`).
 //!
 //! It holds the chip key of the known-answer vectors (`tests/vectors/core.txt`, seed 1: 32
-//! bytes of 0x03), answers the challenge of those vectors from a buffer with the core
+//! bytes of 0x03; with `--features p384`, the P-384 chip of section `[seed 7
+//! ecdsa-p384-sha384]`: a scalar of 48 bytes of 0x09), answers the challenge of those vectors from a buffer with the core
 //! [`Responder`], measures how much stack `respond` used, and prints both over semihosting:
 //!
 //! ```text
@@ -11,7 +12,8 @@
 //!
 //! then exits through semihosting with status 0 (or 1 if `respond` returned an error). The
 //! counter starts after 41 and the chip reports 31 337 ns of processing, as in the vectors, so
-//! the deterministic Ed25519 signature must equal the vector's `response` bit for bit;
+//! the deterministic signature (Ed25519, or RFC 6979 ECDSA) must equal the vector's `response`
+//! bit for bit;
 //! `firmware/check.sh` runs it under QEMU (`mps2-an386`) and compares.
 //!
 //! No reachable panic: the panic handler calls [`lightcone_panic_is_possible`]. When nothing
@@ -32,16 +34,83 @@ use core::panic::PanicInfo;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio};
-use ed25519_dalek::SigningKey;
 use lightcone::{RamCounter, Responder, Response, Wire};
 
-/// The chip's Ed25519 secret key (seed 1 of the known-answer vectors: 32 bytes of 0x03). Real
-/// firmware keeps it in a key store or hands signing to a crypto engine through `Signer`.
-const CHIP_SECRET_KEY: [u8; 32] = [3; 32];
+/// The Ed25519 image: the chip key of seed 1 of the known-answer vectors.
+#[cfg(not(feature = "p384"))]
+mod chip {
+    use ed25519_dalek::SigningKey;
 
-/// The challenge of the known-answer vectors, seed 1 (65 bytes), addressed to this chip.
-const CHALLENGE: [u8; 65] = unhex(
-    b"02c5b940ed3f65c391965de8295fc5d25fb62e867fa2f33afe62d5d6b1642e1621023f37203a2476c42566a61cc55c3ca875dbb4cc41c0deb789f8e7bf88183638",
+    /// The device key type behind `Signer`.
+    pub type Key = SigningKey;
+
+    /// The chip's Ed25519 secret key (seed 1 of the known-answer vectors: 32 bytes of 0x03).
+    /// Real firmware keeps it in a key store or hands signing to a crypto engine through
+    /// `Signer`.
+    pub fn key() -> Option<Key> {
+        Some(SigningKey::from_bytes(&[3; 32]))
+    }
+
+    /// The challenge of the known-answer vectors, seed 1 (65 bytes), addressed to this chip.
+    pub const CHALLENGE: [u8; 65] = super::CHALLENGE_SEED_1;
+}
+
+/// The P-384 image (`--features p384`): a Caliptra-style device key, the chip of section
+/// `[seed 7 ecdsa-p384-sha384]` of the known-answer vectors. A Caliptra engine would implement
+/// `Signer` over its ECC384 peripheral with the key inside it; this image signs in software
+/// (RustCrypto `p384`, RFC 6979), so the signature is deterministic and must equal the vector's.
+#[cfg(feature = "p384")]
+mod chip {
+    use lightcone::wire::Bytes;
+    use lightcone::{AnyPublicKey, AnySignature, Error, Signer};
+
+    /// A Caliptra-style P-384 engine behind `Signer`: the engine holds the key and reports the
+    /// public key it was provisioned with (as Caliptra's IDevID is read out at manufacturing),
+    /// so firmware never derives or encodes a point. Here the engine is the core's software
+    /// signer (RustCrypto `p384`, RFC 6979, no panic path).
+    pub struct Key {
+        engine: p384::ecdsa::SigningKey,
+        public: AnyPublicKey,
+    }
+
+    impl Signer for Key {
+        type PublicKey = AnyPublicKey;
+        type Signature = AnySignature;
+
+        fn public_key(&self) -> AnyPublicKey {
+            self.public
+        }
+
+        fn try_sign(&mut self, message: &[u8]) -> Result<AnySignature, Error> {
+            self.engine.try_sign(message)
+        }
+    }
+
+    /// The chip's P-384 key: secret scalar 48 bytes of 0x09, and its public key as the
+    /// known-answer vectors state it. `None` if the scalar were invalid (it is not).
+    pub fn key() -> Option<Key> {
+        let engine = p384::ecdsa::SigningKey::from_bytes(&[9u8; 48].into()).ok()?;
+        Some(Key {
+            engine,
+            public: AnyPublicKey::P384(Bytes(PUBLIC_KEY)),
+        })
+    }
+
+    /// The public key of section `[seed 7 ecdsa-p384-sha384]` (uncompressed SEC1, 97 bytes).
+    const PUBLIC_KEY: [u8; 97] = super::unhex(
+        b"0433aa895ff1a0cd1c6e9e66d063aec6b35cb51e524a0d9def8b7a612582b4ffec4f0089b053399903528e0be7fe5acc09ba9b50526ea1620522103da8772f5e6e742a943d176c7dab0558c413efc34d42807bdd6476803b70b8566acd8e5c40aa",
+    );
+
+    /// The challenge of section `[seed 7 ecdsa-p384-sha384]` (65 bytes), addressed to this chip.
+    pub const CHALLENGE: [u8; 65] = super::unhex(
+        b"03506ef1879d748ce0713b0dd01da32ad25209c77032a57095e55e228f1a42ddaaf400927857aaf64114f561baacb379708c79a1dc1476ab573216a4020764bde5",
+    );
+}
+
+/// The challenge of the known-answer vectors, seed 1 (65 bytes).
+#[cfg_attr(feature = "p384", allow(dead_code))]
+const CHALLENGE_SEED_1: [u8; 65] = unhex(
+    b"03c5b940ed3f65c391965de8295fc5d25fb62e867fa2f33afe62d5d6b1642e1621023f37203a2476c42566a61cc55c3ca875dbb4cc41c0deb789f8e7bf88183638",
 );
 
 /// The counter value before this round (the vectors' first response carries counter 42).
@@ -63,10 +132,14 @@ extern "C" {
 
 #[entry]
 fn main() -> ! {
-    let mut responder = Responder::new(
-        SigningKey::from_bytes(&CHIP_SECRET_KEY),
-        RamCounter::starting_after(COUNTER_START_AFTER),
-    );
+    let Some(key) = chip::key() else {
+        write(b"invalid chip key\n");
+        debug::exit(debug::EXIT_FAILURE);
+        loop {
+            cortex_m::asm::wfi();
+        }
+    };
+    let mut responder = Responder::new(key, RamCounter::starting_after(COUNTER_START_AFTER));
     let mut out = [0u8; Response::MAX_SIZE];
 
     let sp = cortex_m::register::msp::read() as usize;
@@ -108,10 +181,10 @@ fn main() -> ! {
 /// The measured call: kept out of line so its whole frame lies below the painted mark.
 #[inline(never)]
 fn answer(
-    responder: &mut Responder<SigningKey, RamCounter>,
+    responder: &mut Responder<chip::Key, RamCounter>,
     out: &mut [u8],
 ) -> Result<usize, lightcone::Error> {
-    responder.respond(&CHALLENGE, || PROCESSING_NS, out)
+    responder.respond(&chip::CHALLENGE, || PROCESSING_NS, out)
 }
 
 /// Paints `[bottom, top)` with [`PAINT`].

@@ -12,11 +12,11 @@ use rand_chacha::ChaCha20Rng;
 /// Unix seconds at which every fixture certificate is valid.
 pub const NOW_S: u64 = 1_790_000_000;
 
-/// Every party and message of one round.
-pub struct Round {
+/// Every party and message of one round; the chip's key is Ed25519 unless `C` says otherwise.
+pub struct Round<C = SigningKey> {
     pub vendor: SigningKey,
     pub registry: SigningKey,
-    pub chip: SigningKey,
+    pub chip: C,
     pub landmark_key: SigningKey,
     pub device: DeviceCertificate,
     pub landmark_cert: LandmarkCertificate,
@@ -36,7 +36,7 @@ pub fn validity() -> Validity {
     }
 }
 
-pub fn device_cert(vendor: &mut SigningKey, chip: &SigningKey) -> DeviceCertificate {
+pub fn device_cert<C: Signer>(vendor: &mut SigningKey, chip: &C) -> DeviceCertificate {
     DeviceCertificate::issue(
         vendor,
         chip.public_key(),
@@ -53,9 +53,23 @@ pub fn device_cert(vendor: &mut SigningKey, chip: &SigningKey) -> DeviceCertific
 
 /// One round from seed `s`: vendor, registry, chip and landmark keys from `s..s+4`.
 pub fn round(s: u8) -> Round {
+    round_with(s, key(s.wrapping_add(2)))
+}
+
+/// The P-384 chip key of seed `s`: the secret scalar is 48 bytes of `s + 2`.
+pub fn p384_key(s: u8) -> p384::ecdsa::SigningKey {
+    p384::ecdsa::SigningKey::from_bytes(&[s.wrapping_add(2); 48].into()).unwrap()
+}
+
+/// The P-256 chip key of seed `s`: the secret scalar is 32 bytes of `s + 2`.
+pub fn p256_key(s: u8) -> p256::ecdsa::SigningKey {
+    p256::ecdsa::SigningKey::from_bytes(&[s.wrapping_add(2); 32].into()).unwrap()
+}
+
+/// One round from seed `s` with `chip` as the chip's key (of any algorithm).
+pub fn round_with<C: Signer + Clone>(s: u8, chip: C) -> Round<C> {
     let mut vendor = key(s);
     let mut registry = key(s.wrapping_add(1));
-    let chip = key(s.wrapping_add(2));
     let landmark_key = key(s.wrapping_add(3));
     let device = device_cert(&mut vendor, &chip);
     let landmark_cert = LandmarkCertificate::issue(
@@ -95,7 +109,7 @@ pub fn round(s: u8) -> Round {
     }
 }
 
-impl Round {
+impl<C> Round<C> {
     pub fn verified_device(&self) -> Verified<DeviceCertificate> {
         self.device
             .verify(&self.vendor.public_key(), NOW_S)

@@ -1,6 +1,8 @@
 //! The audit's hot path, in one group so the ratios come from one run: raw Ed25519 `verify`
 //! (the baseline), verifying one measurement (two signatures, single path), and auditing a
-//! 10 000-measurement log, per measurement, on one thread and on all cores.
+//! 10 000-measurement log, per measurement, on one thread and on all cores; then the same for
+//! P-384 chips: ring's P-384 verify as the baseline (C and assembly, what rustls uses), the
+//! core's P-384 device-signature verify, and a 10 000-measurement log of P-384 chips.
 #![allow(missing_docs)]
 
 use std::time::Duration;
@@ -12,7 +14,7 @@ use lightcone::{LogRecord, Wire};
 use lightcone_verifier::audit::{audit, AuditOptions, AuditRules};
 use lightcone_verifier::geo::Policy;
 use lightcone_verifier::log::Log;
-use lightcone_verifier::synth::{SynthFleet, SAMPLE_LANDMARKS};
+use lightcone_verifier::synth::{ChipKey, SynthFleet, SAMPLE_LANDMARKS};
 use rand_core::SeedableRng;
 
 const MEASUREMENTS: usize = 10_000;
@@ -20,10 +22,16 @@ const T0_NS: u64 = 1_790_000_000 * 1_000_000_000;
 const LANDMARKS: [(f64, f64); 8] = SAMPLE_LANDMARKS;
 const POLICY: &str = "permitted = [\"*\"]\nforbidden = [\"CN\", \"RU\"]\n";
 
-fn bench_audit(c: &mut Criterion) {
+/// A log of 10 000 measurements (5 rounds × chips × 8 landmarks) in a temporary directory.
+fn build_log(p384: bool) -> (tempfile::TempDir, SynthFleet, Vec<LogRecord>) {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
     let chips = MEASUREMENTS / LANDMARKS.len() / 5;
-    let mut fleet = SynthFleet::new(&mut rng, &LANDMARKS, chips).unwrap();
+    let mut fleet = SynthFleet::new(&mut rng, &LANDMARKS, if p384 { 0 } else { chips }).unwrap();
+    if p384 {
+        for _ in 0..chips {
+            fleet.add_chip(ChipKey::generate_p384(&mut rng)).unwrap();
+        }
+    }
     let mut records = fleet.certificate_records();
     for round in 0..5u64 {
         for chip in 0..chips {
@@ -41,6 +49,13 @@ fn bench_audit(c: &mut Criterion) {
     let mut log = Log::init(&path, &fleet.origin, fleet.log_key.clone()).unwrap();
     let entries: Vec<Vec<u8>> = records.iter().map(|r| r.to_vec()).collect();
     log.append_batch(&entries).unwrap();
+    (dir, fleet, records)
+}
+
+fn bench_audit(c: &mut Criterion) {
+    let (dir, fleet, records) = build_log(false);
+    let chips = MEASUREMENTS / LANDMARKS.len() / 5;
+    let path = dir.path().join("log");
     let trust = fleet.trust();
     let policy = Policy::from_toml_str(POLICY).unwrap();
 
@@ -84,6 +99,75 @@ fn bench_audit(c: &mut Criterion) {
             policy: &policy,
             rules: AuditRules::default(),
             // The log is from T0: judged at its end (the default is the wall clock).
+            now_ns: Some(T0_NS + 5 * 60_000_000_000),
+            threads,
+            since: None,
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let report = audit(&options, &mut |_, _| {}).unwrap();
+                assert_eq!(report.counts.measurements_accepted, MEASUREMENTS as u64);
+            })
+        });
+    }
+
+    // P-384 chips.
+    let (dir, fleet, records) = build_log(true);
+    let path = dir.path().join("log");
+    let trust = fleet.trust();
+    let LogRecord::Measurement(m) = records[records.len() - 1] else {
+        panic!("measurement")
+    };
+    let device = fleet.chips[chips - 1]
+        .cert
+        .verify(&fleet.vendor.public_key(), 1_790_000_000)
+        .unwrap();
+    let landmark = fleet.landmarks[LANDMARKS.len() - 1]
+        .cert
+        .verify(&fleet.registry.public_key(), 1_790_000_000)
+        .unwrap();
+    let response = m.body.response;
+    let message = response.with_signed_message(|m| Ok(m.to_vec())).unwrap();
+    let key_bytes = device.body.device_key.as_bytes().to_vec();
+    let sig_bytes = response.signature.as_bytes().to_vec();
+    let ring_key = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P384_SHA384_FIXED,
+        key_bytes,
+    );
+    ring_key.verify(&message, &sig_bytes).unwrap();
+    group.sample_size(100);
+    group.measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("baseline_ring_p384_verify", |b| {
+        b.iter(|| {
+            ring_key
+                .verify(black_box(&message), black_box(&sig_bytes))
+                .unwrap()
+        })
+    });
+    let prepared = lightcone::PreparedAnyKey::new(&device.body.device_key).unwrap();
+    group.bench_function("p384_device_signature_verify", |b| {
+        b.iter(|| {
+            prepared
+                .verify(black_box(&message), black_box(&response.signature))
+                .unwrap()
+        })
+    });
+    group.bench_function("verify_one_p384_measurement_single", |b| {
+        b.iter(|| black_box(&m).verify(&landmark, &device).unwrap())
+    });
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(MEASUREMENTS as u64));
+    for (name, threads) in [
+        ("audit_10k_p384_per_measurement_1_thread", Some(1)),
+        ("audit_10k_p384_per_measurement_all_cores", None),
+    ] {
+        let options = AuditOptions {
+            log_dir: &path,
+            trust: &trust,
+            policy: &policy,
+            rules: AuditRules::default(),
             now_ns: Some(T0_NS + 5 * 60_000_000_000),
             threads,
             since: None,

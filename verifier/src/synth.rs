@@ -4,9 +4,9 @@
 
 use ed25519_dalek::SigningKey;
 use lightcone::{
-    DeviceCertificate, Error, Landmark, LandmarkCertificate, LogRecord, Measurement, ModelName,
-    OperatorName, Position, RamCounter, Responder, Response, ResponseTiming, Signer, Validity,
-    Wire,
+    AnyPublicKey, AnySignature, DeviceCertificate, Error, Landmark, LandmarkCertificate, LogRecord,
+    Measurement, ModelName, OperatorName, Position, RamCounter, Responder, Response,
+    ResponseTiming, Signer, Validity, Wire,
 };
 use rand_core::{CryptoRng, RngCore};
 
@@ -42,12 +42,67 @@ pub struct SynthLandmark {
     pub true_position: (f64, f64),
 }
 
+/// A chip's device key: Ed25519, or the ECDSA P-384 key of a Caliptra-style root of trust.
+#[derive(Clone)]
+pub enum ChipKey {
+    /// An Ed25519 device key.
+    Ed25519(SigningKey),
+    /// An ECDSA P-384 device key (RFC 6979 signatures, SHA-384).
+    P384(p384::ecdsa::SigningKey),
+}
+
+impl ChipKey {
+    /// A fresh P-384 key from `rng`.
+    pub fn generate_p384<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        ChipKey::P384(p384::ecdsa::SigningKey::random(rng))
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> lightcone::Algorithm {
+        match self {
+            ChipKey::Ed25519(_) => lightcone::Algorithm::Ed25519,
+            ChipKey::P384(_) => lightcone::Algorithm::EcdsaP384Sha384,
+        }
+    }
+}
+
+impl From<SigningKey> for ChipKey {
+    fn from(key: SigningKey) -> Self {
+        ChipKey::Ed25519(key)
+    }
+}
+
+impl From<p384::ecdsa::SigningKey> for ChipKey {
+    fn from(key: p384::ecdsa::SigningKey) -> Self {
+        ChipKey::P384(key)
+    }
+}
+
+impl Signer for ChipKey {
+    type PublicKey = AnyPublicKey;
+    type Signature = AnySignature;
+
+    fn public_key(&self) -> AnyPublicKey {
+        match self {
+            ChipKey::Ed25519(k) => k.public_key().into(),
+            ChipKey::P384(k) => k.public_key(),
+        }
+    }
+
+    fn try_sign(&mut self, message: &[u8]) -> Result<AnySignature, Error> {
+        match self {
+            ChipKey::Ed25519(k) => k.try_sign(message).map(Into::into),
+            ChipKey::P384(k) => k.try_sign(message),
+        }
+    }
+}
+
 /// A synthetic chip: its responder and its device certificate.
 pub struct SynthChip {
     /// The chip's responder.
-    pub responder: Responder<SigningKey, RamCounter>,
+    pub responder: Responder<ChipKey, RamCounter>,
     /// The chip's key.
-    pub key: SigningKey,
+    pub key: ChipKey,
     /// Its vendor certificate.
     pub cert: DeviceCertificate,
 }
@@ -165,8 +220,10 @@ impl SynthFleet {
         Ok(cert)
     }
 
-    /// Adds a chip with `key`, certified by the fleet's vendor; returns its index.
-    pub fn add_chip(&mut self, key: SigningKey) -> Result<usize, Error> {
+    /// Adds a chip with `key` (Ed25519 or P-384), certified by the fleet's vendor; returns its
+    /// index.
+    pub fn add_chip(&mut self, key: impl Into<ChipKey>) -> Result<usize, Error> {
+        let key = key.into();
         let cert = DeviceCertificate::issue(
             &mut self.vendor,
             key.public_key(),

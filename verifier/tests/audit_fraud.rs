@@ -8,7 +8,7 @@ use lightcone_verifier::audit::model::{AuditReport, ChipStatus, FindingKind};
 use lightcone_verifier::audit::{audit, AuditOptions, AuditRules};
 use lightcone_verifier::geo::Policy;
 use lightcone_verifier::log::Log;
-use lightcone_verifier::synth::SynthFleet;
+use lightcone_verifier::synth::{ChipKey, SynthFleet};
 use rand_core::{OsRng, SeedableRng};
 
 const T0_NS: u64 = 1_790_000_000 * 1_000_000_000;
@@ -48,6 +48,26 @@ impl Case {
     fn new(seed: u64) -> Case {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
         let fleet = SynthFleet::new(&mut rng, &LANDMARKS, CHIP_SITES.len()).unwrap();
+        let records = fleet.certificate_records();
+        Case {
+            fleet,
+            rng,
+            records,
+        }
+    }
+
+    /// A mixed log: chip 0 holds an Ed25519 key, chips 1 and 2 the ECDSA P-384 keys of a
+    /// Caliptra-style root of trust (same vendor, same sites as [`Case::new`]).
+    fn mixed(seed: u64) -> Case {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let mut fleet = SynthFleet::new(&mut rng, &LANDMARKS, 1).unwrap();
+        for _ in 1..CHIP_SITES.len() {
+            fleet.add_chip(ChipKey::generate_p384(&mut rng)).unwrap();
+        }
+        assert_eq!(
+            fleet.chips[1].cert.body.device_key.algorithm(),
+            lightcone::Algorithm::EcdsaP384Sha384
+        );
         let records = fleet.certificate_records();
         Case {
             fleet,
@@ -283,9 +303,11 @@ fn tampered_entries_fail_their_signature_check() {
     forged_landmark.body.rtt_ns /= 10; // a landmark operator shrinks an RTT after signing
     case.records.push(LogRecord::Measurement(forged_landmark));
     let mut forged_chip = case.epoch(1, CHIP_SITES[1], T0_NS + 80 * MIN_NS)[0];
-    let mut sig = forged_chip.body.response.signature.to_bytes();
+    let original = forged_chip.body.response.signature;
+    let mut sig = original.as_bytes().to_vec();
     sig[5] ^= 0x40;
-    forged_chip.body.response.signature = lightcone::Signature(lightcone::wire::Bytes(sig));
+    forged_chip.body.response.signature =
+        lightcone::AnySignature::from_parts(original.algorithm(), &sig).unwrap();
     // Re-sign as the landmark so only the chip's signature is wrong.
     forged_chip =
         lightcone::Signed::sign(forged_chip.body, &mut case.fleet.landmarks[0].key.clone())
@@ -397,4 +419,122 @@ fn a_silent_chip_is_reported_and_unverified() {
     assert_eq!(report.findings.len(), 1);
     assert_eq!(status_of(&report, &case, 2), ChipStatus::Unverified);
     assert_honest_verified(&report, &case, &[0, 1]);
+}
+
+// The fraud cases again, on a log that mixes Ed25519 and P-384 chips: P-384 signatures are
+// verified singly, Ed25519 ones in batches, and every rule holds for both.
+
+#[test]
+fn a_mixed_fleet_is_verified_with_no_findings() {
+    let mut case = Case::mixed(11);
+    case.honest(3);
+    let report = case.audit(None);
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    assert_honest_verified(&report, &case, &[0, 1, 2]);
+    assert_eq!(report.counts.measurements, 3 * 3 * LANDMARKS.len() as u64);
+    assert_eq!(
+        report.counts.signatures_verified,
+        2 * report.counts.measurements
+    );
+}
+
+#[test]
+fn a_forged_p384_chip_signature_is_caught_and_blamed_on_the_landmark() {
+    let mut case = Case::mixed(12);
+    case.honest(2);
+    // Chip 1 (P-384): its signature altered inside a landmark signature that is valid.
+    let mut forged = case.epoch(1, CHIP_SITES[1], T0_NS + 80 * MIN_NS)[0];
+    let original = forged.body.response.signature;
+    assert_eq!(original.algorithm(), lightcone::Algorithm::EcdsaP384Sha384);
+    let mut sig = original.as_bytes().to_vec();
+    sig[60] ^= 0x01;
+    forged.body.response.signature =
+        lightcone::AnySignature::from_parts(original.algorithm(), &sig).unwrap();
+    forged =
+        lightcone::Signed::sign(forged.body, &mut case.fleet.landmarks[0].key.clone()).unwrap();
+    case.records.push(LogRecord::Measurement(forged));
+    // The same P-384 response relabelled as another algorithm: never verifies.
+    let mut relabelled = case.epoch(2, CHIP_SITES[2], T0_NS + 90 * MIN_NS)[1];
+    relabelled.body.response.signature = lightcone::AnySignature::Ed25519(lightcone::wire::Bytes(
+        relabelled.body.response.signature.as_bytes()[..64]
+            .try_into()
+            .unwrap(),
+    ));
+    relabelled =
+        lightcone::Signed::sign(relabelled.body, &mut case.fleet.landmarks[1].key.clone()).unwrap();
+    case.records.push(LogRecord::Measurement(relabelled));
+    // A landmark shrinks an RTT of a P-384 chip after signing.
+    let mut shrunk = case.epoch(2, CHIP_SITES[2], T0_NS + 100 * MIN_NS)[2];
+    shrunk.body.rtt_ns /= 10;
+    case.records.push(LogRecord::Measurement(shrunk));
+    let report = case.audit(None);
+    assert_eq!(
+        kinds(&report),
+        BTreeSet::from([FindingKind::InvalidSignature])
+    );
+    assert_eq!(report.findings.len(), 3, "{:#?}", report.findings);
+    assert_eq!(
+        report
+            .findings
+            .iter()
+            .filter(|f| f.detail.contains("the landmark is blamed"))
+            .count(),
+        2
+    );
+    assert_honest_verified(&report, &case, &[0, 1, 2]);
+}
+
+#[test]
+fn a_replayed_p384_measurement_is_reported_once() {
+    let mut case = Case::mixed(13);
+    case.honest(2);
+    let replay = case
+        .records
+        .iter()
+        .rev()
+        .find(|r| matches!(r, LogRecord::Measurement(m) if m.chip_id() == case.fleet.chips[2].cert.body.chip_id))
+        .copied()
+        .unwrap();
+    case.records.push(replay);
+    let report = case.audit(None);
+    assert_eq!(kinds(&report), BTreeSet::from([FindingKind::NonceReuse]));
+    assert_eq!(report.findings.len(), 1);
+    assert_honest_verified(&report, &case, &[0, 1, 2]);
+}
+
+#[test]
+fn a_rolled_back_p384_counter_is_reported() {
+    let mut case = Case::mixed(14);
+    case.fleet.chips[1].responder = lightcone::Responder::new(
+        case.fleet.chips[1].key.clone(),
+        lightcone::RamCounter::starting_after(1000),
+    );
+    case.honest(1);
+    case.fleet.chips[1].responder = lightcone::Responder::new(
+        case.fleet.chips[1].key.clone(),
+        lightcone::RamCounter::starting_after(500),
+    );
+    case.epoch(1, CHIP_SITES[1], T0_NS + 60 * MIN_NS);
+    let report = case.audit(None);
+    assert_eq!(
+        kinds(&report),
+        BTreeSet::from([FindingKind::CounterRollback])
+    );
+    assert_eq!(status_of(&report, &case, 1), ChipStatus::Invalid);
+    assert_honest_verified(&report, &case, &[0, 2]);
+}
+
+#[test]
+fn a_cloned_p384_key_is_flagged_for_travel_and_counters() {
+    let mut case = Case::mixed(15);
+    case.honest(3);
+    let clone = case.fleet.clone_chip(1).unwrap();
+    case.epoch(clone, SINGAPORE, T0_NS + 15 * MIN_NS);
+    let report = case.audit(None);
+    assert_eq!(
+        kinds(&report),
+        BTreeSet::from([FindingKind::CounterRollback, FindingKind::ImpossibleTravel])
+    );
+    assert_eq!(status_of(&report, &case, 1), ChipStatus::Invalid);
+    assert_honest_verified(&report, &case, &[0, 2]);
 }

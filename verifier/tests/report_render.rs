@@ -81,6 +81,12 @@ fn chip(
         chip_id: id.to_owned(),
         model: "H200 SXM".to_owned(),
         vendor: "Example Silicon Root CA".to_owned(),
+        key_algorithm: if id.ends_with('4') {
+            "ecdsa-p384-sha384".to_owned()
+        } else {
+            "ed25519".to_owned()
+        },
+        evidence: "lightcone-response".to_owned(),
         status,
         rats_tier: status.rats_tier(true),
         jurisdiction: (status == ChipStatus::Verified).then(|| "DE".to_owned()),
@@ -495,4 +501,27 @@ fn write_sample_report() {
     write_html(&r, World::embedded(), &dir.join("report-sample.html")).unwrap();
     write_json(&r, &dir.join("report-sample.json")).unwrap();
     std::fs::write(dir.join("report-sample.txt"), summary(&r)).unwrap();
+}
+
+#[test]
+fn every_format_shows_each_chips_key_algorithm_and_evidence_kind() {
+    let r = fixture();
+    let s = summary(&r);
+    assert!(
+        s.contains("device keys: 1 ecdsa-p384-sha384 ·"),
+        "summary tallies key algorithms:\n{s}"
+    );
+    assert!(s.contains("evidence: "), "{s}");
+    let h = render_html(&r, World::embedded());
+    assert!(h.contains("ecdsa-p384-sha384 · lightcone-response"));
+    assert!(h.contains("ed25519 · lightcone-response"));
+    let j: serde_json::Value = serde_json::to_value(&r).unwrap();
+    let munich = j["chips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chip_id"] == C_MUNICH)
+        .unwrap();
+    assert_eq!(munich["key_algorithm"], "ecdsa-p384-sha384");
+    assert_eq!(munich["evidence"], "lightcone-response");
 }

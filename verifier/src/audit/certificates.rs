@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use lightcone::ed25519::PreparedKey;
+use lightcone::PreparedAnyKey;
 use lightcone::{
     ChipId, DeviceCertificate, IssuerId, LandmarkCertificate, LandmarkId, LogRecord, Signature,
     Wire,
@@ -33,8 +34,8 @@ pub struct ChipCert {
     pub cert: DeviceCertificate,
     /// Name of the vendor root that issued it.
     pub vendor: String,
-    /// Its device key, prepared once.
-    pub key: PreparedKey,
+    /// Its device key (of any algorithm), prepared once.
+    pub key: PreparedAnyKey,
 }
 
 /// One checked landmark certificate with its prepared key.
@@ -387,7 +388,7 @@ struct Claimed<'r> {
     /// The issuing vendor's name (chips only).
     vendor: String,
     /// The certified key, prepared, if every claim holds.
-    claims: Result<PreparedKey, lightcone::Error>,
+    claims: Result<PreparedAnyKey, lightcone::Error>,
     /// The signed message (`domain ‖ body`).
     message: Vec<u8>,
 }
@@ -422,7 +423,8 @@ impl<'r> Claimed<'r> {
                             .as_ref()
                             .map_err(|e| RegistryError::core("registry key", *e)),
                         String::new(),
-                        c.check_claims(key, c.body.validity.not_before),
+                        c.check_claims(key, c.body.validity.not_before)
+                            .map(PreparedAnyKey::Ed25519),
                         signed_message(c),
                     )
                 } else {
@@ -486,9 +488,18 @@ impl<'r> Claimed<'r> {
                 vendor: self.vendor,
                 key,
             })),
-            (Ok(key), CertRecord::Landmark(cert)) => {
+            (Ok(PreparedAnyKey::Ed25519(key)), CertRecord::Landmark(cert)) => {
                 Ok(Checked::Landmark(LandmarkCert { cert, key }))
             }
+            // A landmark certificate's key is Ed25519 by its type; this arm only keeps the
+            // match total.
+            (Ok(_), CertRecord::Landmark(_)) => Err(Finding {
+                kind: FindingKind::InvalidCertificate,
+                chip_id,
+                landmark_id,
+                log_index: Some(self.index),
+                detail: format!("{kind} certificate rejected: its key is not Ed25519"),
+            }),
             (Err(why), _) => Err(Finding {
                 kind: FindingKind::InvalidCertificate,
                 chip_id,

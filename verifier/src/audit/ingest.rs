@@ -2,6 +2,7 @@
 //! two signatures batch-verified in parallel, in bounded memory.
 
 use lightcone::ed25519::PreparedKey;
+use lightcone::PreparedAnyKey;
 use lightcone::{ChipId, LandmarkId, LogRecord, Measurement, Wire};
 
 use super::batch::{self, Item};
@@ -39,6 +40,8 @@ pub struct Accepted {
 }
 
 /// The outcome of checking one measurement entry.
+// Short-lived (one per entry or round, moved at once); boxing would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     /// Every check passed.
     Accepted(Accepted),
@@ -101,6 +104,18 @@ pub fn read_measurements(
     }
 }
 
+/// How a responder's signature is checked: Ed25519 keys join the batch; ECDSA keys (P-384,
+/// P-256) have no batch equation and are verified one by one (with ring,
+/// [`super::ecdsa_host`]), on the worker that holds the chunk (chunks run in parallel,
+/// [`super::stream`]).
+#[derive(Clone, Copy)]
+enum ResponderKey<'c> {
+    /// Batched with the landmark signatures.
+    Ed25519(&'c PreparedKey),
+    /// Verified singly.
+    Single(&'c PreparedAnyKey),
+}
+
 /// The landmark certificate and the responder's key a measurement needs, valid at its time;
 /// or which one is missing. The responder is a certified chip, or another landmark answering a
 /// cross-check with its landmark key.
@@ -108,7 +123,7 @@ pub fn read_measurements(
 fn certificates_for<'c>(
     certs: &'c Certificates,
     m: &Measurement,
-) -> Result<(&'c LandmarkCert, Responder, &'c PreparedKey), (FindingKind, &'static str)> {
+) -> Result<(&'c LandmarkCert, Responder, ResponderKey<'c>), (FindingKind, &'static str)> {
     let (chip, landmark) = (m.chip_id(), m.landmark_id());
     let sent_s = m.body.sent_at_ns / 1_000_000_000;
     let missing = |known: bool| {
@@ -123,11 +138,19 @@ fn certificates_for<'c>(
         "no landmark certificate in the log is valid at the measurement time",
     ))?;
     if let Some(c) = certs.chip_at(&chip, sent_s) {
-        return Ok((lm, Responder::Chip(chip), &c.key));
+        let key = match &c.key {
+            PreparedAnyKey::Ed25519(k) => ResponderKey::Ed25519(k),
+            other => ResponderKey::Single(other),
+        };
+        return Ok((lm, Responder::Chip(chip), key));
     }
     let as_landmark = LandmarkId::from(chip.to_bytes());
     if let Some(l) = certs.landmark_at(&as_landmark, sent_s) {
-        return Ok((lm, Responder::Landmark(as_landmark), &l.key));
+        return Ok((
+            lm,
+            Responder::Landmark(as_landmark),
+            ResponderKey::Ed25519(&l.key),
+        ));
     }
     Err((
         missing(certs.chips.contains_key(&chip)),
@@ -135,7 +158,16 @@ fn certificates_for<'c>(
     ))
 }
 
-/// Pre-checks, then batch-verifies the two signatures of every measurement in `chunk`.
+/// Where a measurement's chip signature was judged.
+enum ChipCheck {
+    /// Item `n` of the batch.
+    Batched(usize),
+    /// Already judged (singly, for ECDSA).
+    Done(bool),
+}
+
+/// Pre-checks, then verifies the two signatures of every measurement in `chunk`: every Ed25519
+/// signature in one batch, each ECDSA chip signature singly.
 fn check_chunk(
     chunk: &[(u64, Vec<u8>)],
     certs: &Certificates,
@@ -146,7 +178,7 @@ fn check_chunk(
         slot: usize,
         accepted: Accepted,
         landmark_key: &'c PreparedKey,
-        responder_key: &'c PreparedKey,
+        responder_key: ResponderKey<'c>,
         landmark_msg: Vec<u8>,
         responder_msg: Vec<u8>,
     }
@@ -238,27 +270,42 @@ fn check_chunk(
         });
         out.push((Outcome::Skip, 2));
     }
-    let items: Vec<Item<'_>> = pending
-        .iter()
-        .flat_map(|p| {
-            [
-                Item {
-                    key: p.landmark_key,
-                    message: &p.landmark_msg,
-                    signature: p.accepted.measurement.signature,
-                },
-                Item {
-                    key: p.responder_key,
+    // Item 2i is measurement i's landmark signature; its chip signature is in the batch (an
+    // Ed25519 chip), or already judged (ECDSA, or a signature of another algorithm than the
+    // chip's key, which never verifies).
+    let mut items: Vec<Item<'_>> = Vec::with_capacity(2 * pending.len());
+    let mut chip_checks: Vec<(usize, ChipCheck)> = Vec::with_capacity(pending.len());
+    for p in &pending {
+        let landmark_slot = items.len();
+        items.push(Item {
+            key: p.landmark_key,
+            message: &p.landmark_msg,
+            signature: p.accepted.measurement.signature,
+        });
+        let signature = p.accepted.measurement.body.response.signature;
+        let chip_check = match (p.responder_key, signature.ed25519()) {
+            (ResponderKey::Ed25519(key), Some(signature)) => {
+                items.push(Item {
+                    key,
                     message: &p.responder_msg,
-                    signature: p.accepted.measurement.body.response.signature,
-                },
-            ]
-        })
-        .collect();
+                    signature,
+                });
+                ChipCheck::Batched(items.len() - 1)
+            }
+            (ResponderKey::Ed25519(_), None) => ChipCheck::Done(false),
+            (ResponderKey::Single(key), _) => {
+                ChipCheck::Done(super::ecdsa_host::verify(key, &p.responder_msg, &signature))
+            }
+        };
+        chip_checks.push((landmark_slot, chip_check));
+    }
     let valid = batch::verify_all(&items);
-    for (i, p) in pending.into_iter().enumerate() {
-        let landmark_ok = valid.get(2 * i).copied().unwrap_or(false);
-        let responder_ok = valid.get(2 * i + 1).copied().unwrap_or(false);
+    for (p, (landmark_slot, chip_check)) in pending.into_iter().zip(chip_checks) {
+        let landmark_ok = valid.get(landmark_slot).copied().unwrap_or(false);
+        let responder_ok = match chip_check {
+            ChipCheck::Batched(slot) => valid.get(slot).copied().unwrap_or(false),
+            ChipCheck::Done(ok) => ok,
+        };
         let a = p.accepted;
         let chip = a.measurement.chip_id();
         let outcome = if landmark_ok && responder_ok {

@@ -157,10 +157,13 @@ pub fn judge_chip(
         .filter(|e| e.end_ns >= fresh_from)
         .and_then(|e| e.robustness);
     let (model, vendor) = model_and_vendor(chip, cx);
+    let (key_algorithm, evidence) = key_and_evidence(cx.certs.chips.get(chip));
     let report = ChipReport {
         chip_id: hex,
         model,
         vendor,
+        key_algorithm,
+        evidence,
         status,
         rats_tier: status.rats_tier(state.accepted > 0),
         jurisdiction: jurisdiction.filter(|_| status == ChipStatus::Verified),
@@ -172,6 +175,20 @@ pub fn judge_chip(
         epochs,
     };
     (report, findings)
+}
+
+/// The device key's algorithm and the chip's evidence kind, from its first certificate in
+/// canonical order (every certificate of one chip id certifies the same key).
+pub fn key_and_evidence(
+    certs: Option<&Vec<crate::audit::certificates::ChipCert>>,
+) -> (String, String) {
+    match certs.and_then(|list| list.first()) {
+        Some(c) => (
+            c.cert.body.device_key.algorithm().name().to_owned(),
+            "lightcone-response".to_owned(),
+        ),
+        None => Default::default(),
+    }
 }
 
 /// The model (of the first certificate in canonical order) and every vendor that certified

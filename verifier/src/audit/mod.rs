@@ -18,6 +18,7 @@ pub mod aggregate;
 pub mod batch;
 pub mod capped;
 pub mod certificates;
+pub mod ecdsa_host;
 pub mod ingest;
 pub mod integrity;
 pub mod judge;
@@ -241,12 +242,15 @@ fn audit_here(
             continue;
         }
         let first = list.first();
+        let (key_algorithm, evidence) = judge::key_and_evidence(Some(list));
         chips.push(model::ChipReport {
             chip_id: id.to_string(),
             model: first
                 .map(|c| c.cert.body.model.as_str().to_owned())
                 .unwrap_or_default(),
             vendor: first.map(|c| c.vendor.clone()).unwrap_or_default(),
+            key_algorithm,
+            evidence,
             status: model::ChipStatus::Unverified,
             rats_tier: model::ChipStatus::Unverified.rats_tier(false),
             jurisdiction: None,

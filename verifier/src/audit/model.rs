@@ -162,6 +162,12 @@ pub struct ChipReport {
     pub model: String,
     /// Name of the vendor root that certified it (empty if none).
     pub vendor: String,
+    /// The device key's algorithm (`ed25519`, `ecdsa-p384-sha384`, `ecdsa-p256-sha256`; empty
+    /// if the chip has no valid certificate).
+    pub key_algorithm: String,
+    /// What the chip answers challenges with: `lightcone-response` (a signed lightcone
+    /// response; empty if the chip has no valid certificate).
+    pub evidence: String,
     /// The chip's standing.
     pub status: ChipStatus,
     /// The standing as an IETF RATS trustworthiness tier (draft-ietf-rats-ar4si-09):

@@ -14,7 +14,7 @@ use lightcone::{
     Verified, Wire,
 };
 
-use super::scenario::{jitter_ns, Board, Fleet, Role};
+use super::scenario::{jitter_ns, Board, Fleet, Role, CALIPTRA_VENDOR, ED25519_VENDOR, P384_CHIPS};
 use super::truth::{self, Comparison};
 use super::DemoError;
 use crate::audit::{self, model::AuditReport, AuditOptions, AuditRules};
@@ -278,7 +278,13 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
     let log = Log::init(out.join("log"), LOG_ORIGIN, fleet.log_key.clone())?;
     let trust_file = TrustFile::new(
         fleet.registry.public_key(),
-        &[("acme-demo".to_owned(), fleet.vendor.public_key())],
+        &[
+            (ED25519_VENDOR.to_owned(), fleet.vendor.public_key()),
+            (
+                CALIPTRA_VENDOR.to_owned(),
+                fleet.caliptra_vendor.public_key(),
+            ),
+        ],
         Some(log.verifier_key().to_string()),
     );
     let trust_path = out.join("trust.toml");
@@ -304,12 +310,21 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
             .map(|c| LogRecord::DeviceCertificate(c.cert).to_vec()),
     );
     lock(&log)?.append_batch(&certs)?;
-    let vendor_key = fleet.vendor.public_key();
+    let vendor_keys = [
+        fleet.vendor.public_key(),
+        fleet.caliptra_vendor.public_key(),
+    ];
     let now_s = unix_now_s();
     let verified: Vec<Verified<DeviceCertificate>> = fleet
         .chips
         .iter()
-        .map(|c| c.cert.verify(&vendor_key, now_s))
+        .map(|c| {
+            let vendor = vendor_keys
+                .iter()
+                .find(|k| lightcone::IssuerId::of(*k) == c.cert.body.issuer)
+                .ok_or(lightcone::Error::BadSignature)?;
+            c.cert.verify(vendor, now_s)
+        })
         .collect::<Result<_, _>>()?;
     let mut names = HashMap::new();
     for c in &fleet.chips {
@@ -319,7 +334,10 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         names.insert(l.cert.body.landmark_id.to_string(), l.name.clone());
     }
     say(&format!(
-        "provisioned vendor \"acme-demo\", a landmark registry and a log; {} landmarks, {} chips (seed {})",
+        "provisioned vendors \"{ED25519_VENDOR}\" (Ed25519 device keys) and \"{CALIPTRA_VENDOR}\" \
+         ({} chips with ECDSA P-384 device keys), a landmark registry and a log; {} landmarks, {} \
+         chips (seed {})",
+        P384_CHIPS.len(),
         fleet.landmarks.len(),
         fleet.chips.len(),
         options.seed

@@ -12,7 +12,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use super::DemoError;
-use crate::synth::sphere_distance_m;
+use crate::synth::{sphere_distance_m, ChipKey};
 
 /// A named point on Earth (degrees).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -369,12 +369,26 @@ pub struct DemoLandmark {
     pub true_at: (f64, f64),
 }
 
+/// The chips whose device key is the ECDSA P-384 key of a Caliptra-style root of trust,
+/// certified by the second vendor ([`CALIPTRA_VENDOR`]); the others hold Ed25519 keys. They sign
+/// in software, a millisecond or more per response, which their RTTs include (their model is
+/// endorsed with the same small minimum as the others: sound, only less precise), so they sit
+/// far from any border where that would matter, but one is smuggled. Three, not more: software
+/// P-384 signing and verification share the demo machine's cores with every other agent.
+pub const P384_CHIPS: [&str; 3] = ["frankfurt-1", "tokyo-1", "smuggled-shenzhen"];
+
+/// The name of the vendor root of the ECDSA P-384 chips.
+pub const CALIPTRA_VENDOR: &str = "caliptra-demo";
+
+/// The name of the vendor root of the Ed25519 chips.
+pub const ED25519_VENDOR: &str = "acme-demo";
+
 /// A chip of the built fleet.
 pub struct DemoChip {
     /// Its spec.
     pub spec: ChipSpec,
-    /// Its device key.
-    pub key: SigningKey,
+    /// Its device key (Ed25519, or P-384 for [`P384_CHIPS`]).
+    pub key: ChipKey,
     /// Its vendor-signed certificate.
     pub cert: DeviceCertificate,
 }
@@ -383,8 +397,11 @@ pub struct DemoChip {
 pub struct Fleet {
     /// The seed it was built from.
     pub seed: u64,
-    /// The vendor root key.
+    /// The vendor root key of the Ed25519 chips ([`ED25519_VENDOR`]).
     pub vendor: SigningKey,
+    /// The vendor root key of the P-384 chips ([`CALIPTRA_VENDOR`]; itself Ed25519, as every
+    /// vendor root).
+    pub caliptra_vendor: SigningKey,
     /// The landmark registry's key.
     pub registry: SigningKey,
     /// The log's signing key.
@@ -459,13 +476,26 @@ impl Fleet {
                 true_at,
             });
         }
+        // The P-384 chips and their vendor draw from a second stream, so the main stream (and
+        // with it every other key and path of a seed) is what it was before they existed.
+        let mut p384_rng = ChaCha20Rng::seed_from_u64(seed ^ 0x5033_3834_5f64_656d);
+        let mut caliptra_vendor = SigningKey::generate(&mut p384_rng);
         let mut chips = Vec::new();
         for spec in CHIPS {
-            let key = SigningKey::generate(&mut rng);
+            let ed25519 = SigningKey::generate(&mut rng);
+            let (key, issuer, model) = if P384_CHIPS.contains(&spec.name) {
+                (
+                    ChipKey::generate_p384(&mut p384_rng),
+                    &mut caliptra_vendor,
+                    "CALIPTRA-DEMO",
+                )
+            } else {
+                (ChipKey::Ed25519(ed25519), &mut vendor, "LC-H200-DEMO")
+            };
             let cert = DeviceCertificate::issue(
-                &mut vendor,
+                issuer,
                 key.public_key(),
-                ModelName::new("LC-H200-DEMO")?,
+                ModelName::new(model)?,
                 ResponseTiming::minimum_only(MIN_RESPONSE_NS),
                 validity,
             )?;
@@ -486,6 +516,7 @@ impl Fleet {
         Ok(Fleet {
             seed,
             vendor,
+            caliptra_vendor,
             registry,
             log_key,
             landmarks,

@@ -101,7 +101,7 @@ impl<S: Signer, C: MonotonicCounter> ChipAgent<S, C> {
         certificate: Option<DeviceCertificate>,
     ) -> Result<Self, NetError> {
         if let Some(cert) = &certificate {
-            if cert.body.device_key != signer.public_key() {
+            if cert.body.device_key != signer.public_key().into() {
                 return Err(NetError::KeyMismatch(format!(
                     "the certificate is for chip {}, the key is chip {}",
                     cert.body.chip_id,

@@ -213,7 +213,7 @@ mod tests {
         };
         let bytes = Datagram::Challenge(c).to_vec();
         assert_eq!(bytes.len(), CHALLENGE_LEN);
-        assert_eq!(CHALLENGE_LEN, 151, "docs/operators.md states this size");
+        assert_eq!(CHALLENGE_LEN, 184, "docs/operators.md states this size");
         assert_eq!(Datagram::decode(&bytes), Ok(Datagram::Challenge(c)));
         // The bare challenge (66 bytes, the old framing) and a short or dirty padding are refused.
         let bare = [&[TAG_CHALLENGE][..], &c.to_vec()].concat();
@@ -241,7 +241,7 @@ mod tests {
         ));
         let request = Datagram::CertificateRequest.to_vec();
         assert_eq!(request.len(), CERT_REQUEST_LEN);
-        assert_eq!(CERT_REQUEST_LEN, 191, "docs/operators.md states this size");
+        assert_eq!(CERT_REQUEST_LEN, 258, "docs/operators.md states this size");
         assert_eq!(request[0], TAG_CERT_REQUEST);
         assert_eq!(Datagram::decode(&request), Ok(Datagram::CertificateRequest));
         assert!(Datagram::decode(&[TAG_CERT_REQUEST]).is_err());

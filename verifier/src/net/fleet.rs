@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lightcone::{ChipId, DeviceCertificate, LandmarkCertificate, Signer, Verified};
+use lightcone::{ChipId, DeviceCertificate, Ed25519Signer, LandmarkCertificate, Verified};
 use serde::Deserialize;
 
 use super::discard::DiscardCounts;
@@ -164,7 +164,7 @@ pub struct ChipOutcome {
 }
 
 /// Probes a fleet cycle by cycle, caching verified certificates.
-pub struct FleetRunner<S: Signer> {
+pub struct FleetRunner<S: Ed25519Signer> {
     prober: Prober<S>,
     landmark: LandmarkCertificate,
     trust: Trust,
@@ -172,7 +172,7 @@ pub struct FleetRunner<S: Signer> {
     certificates: Vec<Option<Verified<DeviceCertificate>>>,
 }
 
-impl<S: Signer> FleetRunner<S> {
+impl<S: Ed25519Signer> FleetRunner<S> {
     /// A runner for `fleet`, probing with `prober`, whose landmark is certified by `landmark`.
     pub fn new(
         prober: Prober<S>,

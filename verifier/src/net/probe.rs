@@ -20,7 +20,7 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
 use lightcone::{
-    Challenge, ChipId, DeviceCertificate, Landmark, LandmarkId, Measurement, Nonce, Signer,
+    Challenge, ChipId, DeviceCertificate, Ed25519Signer, Landmark, LandmarkId, Measurement, Nonce,
     Verified,
 };
 
@@ -118,7 +118,7 @@ impl ProbeReport {
 }
 
 /// A landmark that challenges chips over UDP from one socket.
-pub struct Prober<S: Signer> {
+pub struct Prober<S: Ed25519Signer> {
     landmark: Landmark<S>,
     socket: UdpSocket,
     issued: HashSet<Nonce>,
@@ -128,12 +128,14 @@ pub struct Prober<S: Signer> {
 }
 
 /// What a wait for the current challenge's answer ended with.
+// Short-lived (one per entry or round, moved at once); boxing would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Wait {
     Answered(Verified<lightcone::Response>, Instant),
     TimedOut,
 }
 
-impl<S: Signer> Prober<S> {
+impl<S: Ed25519Signer> Prober<S> {
     /// A prober signing with the landmark key in `signer`, sending from `bind` (e.g.
     /// `127.0.0.1:0`).
     pub fn bind(bind: impl ToSocketAddrs, signer: S) -> Result<Self, NetError> {

@@ -6,9 +6,10 @@
 //! checked separately, against a [`Trust`](super::Trust).
 //!
 //! ```toml
-//! format = "lightcone-device-certificate-v2"
+//! format = "lightcone-device-certificate-v3"
 //! chip_id = "…"            # hex
-//! device_key = "…"         # hex
+//! key_algorithm = "ed25519" # or "ecdsa-p384-sha384", "ecdsa-p256-sha256"
+//! device_key = "…"         # hex (32 bytes; SEC1 uncompressed for ECDSA)
 //! issuer = "…"             # hex id of the vendor root
 //! model = "LC-H200"
 //! min_response_ns = 20000
@@ -36,9 +37,9 @@ use super::error::RegistryError;
 use super::pubfile::{read_toml, write_new};
 
 /// The `format` value of a device certificate file.
-pub const DEVICE_CERT_FORMAT: &str = "lightcone-device-certificate-v2";
+pub const DEVICE_CERT_FORMAT: &str = "lightcone-device-certificate-v3";
 /// The `format` value of a landmark certificate file.
-pub const LANDMARK_CERT_FORMAT: &str = "lightcone-landmark-certificate-v2";
+pub const LANDMARK_CERT_FORMAT: &str = "lightcone-landmark-certificate-v3";
 
 /// The human-readable view of a device certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +48,9 @@ pub struct DeviceCertificateView {
     pub format: String,
     /// Chip id, hex.
     pub chip_id: String,
-    /// Device public key, hex.
+    /// The device key's algorithm ([`lightcone::Algorithm::name`]).
+    pub key_algorithm: String,
+    /// Device public key, hex (without the algorithm tag).
     pub device_key: String,
     /// Vendor root id, hex.
     pub issuer: String,
@@ -75,7 +78,8 @@ impl From<&DeviceCertificate> for DeviceCertificateView {
         DeviceCertificateView {
             format: DEVICE_CERT_FORMAT.to_owned(),
             chip_id: b.chip_id.to_string(),
-            device_key: hex::encode(b.device_key.to_bytes()),
+            key_algorithm: b.device_key.algorithm().name().to_owned(),
+            device_key: hex::encode(b.device_key.as_bytes()),
             issuer: b.issuer.to_string(),
             model: b.model.as_str().to_owned(),
             min_response_ns: b.timing.min_response_ns,

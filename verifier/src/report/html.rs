@@ -497,11 +497,16 @@ fn landmark_link(id: &str) -> String {
 }
 
 fn model(chip: &ChipReport) -> String {
-    match (chip.vendor.is_empty(), chip.model.is_empty()) {
-        (true, true) => "no valid certificate".to_owned(),
+    let name = match (chip.vendor.is_empty(), chip.model.is_empty()) {
+        (true, true) => return "no valid certificate".to_owned(),
         (false, true) => chip.vendor.clone(),
         (true, false) => chip.model.clone(),
         (false, false) => format!("{} {}", chip.vendor, chip.model),
+    };
+    if chip.key_algorithm.is_empty() {
+        name
+    } else {
+        format!("{name} · {} · {}", chip.key_algorithm, chip.evidence)
     }
 }
 

@@ -164,6 +164,29 @@ pub fn summary(report: &AuditReport) -> String {
     if !robust.is_empty() {
         line(o, "", &format!("verified chips: {}", robust.join(" · ")));
     }
+    let tally = |field: fn(&crate::audit::model::ChipReport) -> &str| {
+        let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in &report.chips {
+            let name = field(c);
+            *by.entry(if name.is_empty() { "uncertified" } else { name })
+                .or_default() += 1;
+        }
+        by.iter()
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    if !report.chips.is_empty() {
+        line(
+            o,
+            "",
+            &format!(
+                "device keys: {} · evidence: {}",
+                tally(|c| &c.key_algorithm),
+                tally(|c| &c.evidence)
+            ),
+        );
+    }
     if not_verified.is_empty() {
         line(o, "", "every chip is verified");
     } else {
@@ -176,6 +199,9 @@ pub fn summary(report: &AuditReport) -> String {
             );
             if !chip.model.is_empty() || !chip.vendor.is_empty() {
                 let _ = write!(head, "  {} {}", chip.vendor, chip.model);
+            }
+            if !chip.key_algorithm.is_empty() {
+                let _ = write!(head, "  [{}, {}]", chip.key_algorithm, chip.evidence);
             }
             line(o, "", head.trim_end());
             line(o, "", &format!("{:14}{}", "", chip.reason));
