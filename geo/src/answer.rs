@@ -39,8 +39,17 @@ fn only(world: &World, alpha2: &str) -> Result<Arc<Policy>, GeoError> {
     if let Some(p) = cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
         return Ok(p);
     }
+    // Every territory is forbidden too: a place whose status the country borders do not
+    // settle (Crimea in Natural Earth's Russia, the Vatican inside Italy) earns no claim.
+    let territories: Vec<String> = world
+        .features()
+        .iter()
+        .filter_map(|f| f.territory.as_ref())
+        .map(|t| format!("{:?}", t.key))
+        .collect();
     let text = format!(
-        "permitted = [\"{alpha2}\"]\nsea = \"forbidden\"\nsea_buffer_nm = 0\nnames = \"ISO\"\n"
+        "permitted = [\"{alpha2}\"]\nforbidden = [{}]\nsea = \"forbidden\"\nsea_buffer_nm = 0\nnames = \"ISO\"\n",
+        territories.join(", ")
     );
     let p = Arc::new(Policy::from_toml_str_for(&text, world)?);
     if let Ok(mut m) = cache.lock() {
@@ -51,7 +60,8 @@ fn only(world: &World, alpha2: &str) -> Result<Arc<Policy>, GeoError> {
 
 /// The one country (ISO alpha-2) that provably holds every place the chip may be when up to
 /// `faulty` of the operators behind `groups` are faulty, if there is one: the country of the
-/// verdict's representative point, confirmed by a verdict that permits that country alone.
+/// verdict's representative point, confirmed by a verdict that permits that country alone and
+/// forbids every territory laid over the countries.
 pub fn jurisdiction(
     world: &World,
     groups: &[Vec<Cap>],

@@ -352,15 +352,19 @@ fn geojson_raw(text: &str, territories: bool) -> Result<RawWorld, GeoError> {
                 )))
             }
         };
+        let positions: usize = polys.iter().flatten().map(Vec::len).sum();
+        if total.saturating_add(positions) > MAX_POINTS {
+            return Err(bad("GeoJSON: too many points"));
+        }
+        let closed: Vec<Vec<Vec<[f64; 2]>>> = polys
+            .iter()
+            .map(|poly| poly.iter().map(|r| closed_ring(r, &name)).collect())
+            .collect::<Result<_, _>>()?;
+        super::validate::check_feature(&format!("{name:?}"), &closed)?;
         let mut polygons = Vec::new();
         for (pi, poly) in polys.into_iter().enumerate() {
             let mut rings = Vec::new();
             let label = format!("{name:?} (polygon {pi})");
-            let closed: Vec<Vec<[f64; 2]>> = poly
-                .iter()
-                .map(|r| closed_ring(r, &name))
-                .collect::<Result<_, _>>()?;
-            super::validate::check_polygon(&label, &closed)?;
             for (ri, ring) in poly.iter().enumerate() {
                 let pts = densify(ring, &name)?;
                 if ri == 0 {

@@ -108,10 +108,11 @@ fn select(world: &World, t: &str, names: Names, role: Role) -> Result<Vec<usize>
                 || f.code.is_some_and(|c| c.name.eq_ignore_ascii_case(t)))
     });
     if !by_name.is_empty() {
-        // A country named by name gets what its code gets (e.g. the Vatican's polygon).
+        // A country named by name gets what its code gets, read as `names` says (Hong Kong
+        // with "China" under the EAR, the Vatican's polygon).
         let mut out = by_name.clone();
         for code in by_name.iter().filter_map(|&i| feats.get(i)?.code) {
-            out.extend(code_ids(world, code.alpha2, Names::Iso, role)?);
+            out.extend(code_ids(world, code.alpha2, names, role)?);
         }
         out.sort_unstable();
         out.dedup();
@@ -134,11 +135,18 @@ fn code_ids(world: &World, code: &str, names: Names, role: Role) -> Result<Vec<u
     for alpha2 in names.expand(entry.alpha2) {
         out.extend(ids_where(world.features(), |f| {
             let region = f.is_region() && f.code.is_some_and(|c| c.alpha2 == alpha2);
-            let stands_for = role == Role::Forbidden
+            let forbidding = role == Role::Forbidden;
+            let stands_for = forbidding
                 && f.territory
                     .as_ref()
                     .is_some_and(|x| x.stands_for.as_deref() == Some(alpha2));
-            region || stands_for
+            let part_of = forbidding && f.is_region() && {
+                let name = f.name.as_str();
+                PARTS
+                    .iter()
+                    .any(|(n, codes)| *n == name && codes.contains(&alpha2))
+            };
+            region || stands_for || part_of
         }));
     }
     if out.is_empty() {
@@ -150,6 +158,31 @@ fn code_ids(world: &World, code: &str, names: Names, role: Role) -> Result<Vec<u
     }
     Ok(out)
 }
+
+/// Regions of the border data that are no country of their own code (most carry no code),
+/// and the countries whose code,
+/// when forbidden, forbids them too: the sovereign in international law, the country that
+/// administers it, and (for the disputed reefs and the Spratlys) every claimant. Only ever
+/// added to forbidden lists, where covering more is the safe side.
+pub const PARTS: &[(&str, &[&str])] = &[
+    ("Somaliland", &["SO"]),
+    ("Baikonur", &["KZ", "RU"]),
+    ("N. Cyprus", &["CY", "TR"]),
+    ("Cyprus U.N. Buffer Zone", &["CY"]),
+    ("Akrotiri", &["GB"]),
+    ("Dhekelia", &["GB"]),
+    ("USNB Guantanamo Bay", &["CU", "US"]),
+    ("Siachen Glacier", &["IN", "PK"]),
+    ("Indian Ocean Ter.", &["AU"]),
+    ("Coral Sea Is.", &["AU"]),
+    ("Clipperton I.", &["FR"]),
+    ("Spratly Is.", &["CN", "TW", "VN", "PH", "MY", "BN"]),
+    ("Scarborough Reef", &["CN", "TW", "PH"]),
+    ("Bajo Nuevo Bank", &["CO", "JM", "NI", "HN"]),
+    ("Serranilla Bank", &["CO", "JM", "NI", "HN"]),
+    ("Kosovo", &["RS"]),
+    ("W. Sahara", &["MA"]),
+];
 
 fn forbid_only(t: &str, role: Role) -> Result<(), GeoError> {
     if role == Role::Permitted {

@@ -7,21 +7,58 @@
 
 use super::error::GeoError;
 
-/// Grid cell for the crossing test, degrees: edges are bucketed by the cells their bounding
-/// boxes touch, and only edges sharing a cell are compared.
-const CELL_DEG: f64 = 0.5;
-/// Most (edge, cell) entries the crossing test builds for one polygon; beyond it the file is
-/// refused as too complex to check.
+/// Most (edge, cell) entries the crossing test builds for one feature, and most edge pairs it
+/// compares; beyond either the file is refused as too complex to check.
 const MAX_CELL_ENTRIES: usize = 20_000_000;
+const MAX_PAIRS: u64 = 200_000_000;
 
 fn refuse(name: &str, why: String) -> GeoError {
     GeoError::Borders(format!("{name}: {why}"))
 }
 
-/// Checks one polygon: `rings[0]` is the exterior, the rest are holes; each ring closed
-/// (first point = last point), `[lon, lat]` in degrees.
-pub fn check_polygon(name: &str, rings: &[Vec<[f64; 2]>]) -> Result<(), GeoError> {
-    check_crossings(name, rings)?;
+/// Checks one feature: its polygons (`[0]` the exterior ring, the rest holes), each ring closed
+/// (first point = last point), `[lon, lat]` in degrees. No two rings of the feature may cross,
+/// a hole must lie inside its exterior and outside the other holes, and no polygon may overlap
+/// another of the same feature (they would cancel where they overlap).
+pub fn check_feature(name: &str, polygons: &[Vec<Vec<[f64; 2]>>]) -> Result<(), GeoError> {
+    let rings: Vec<(usize, usize, &[[f64; 2]])> = polygons
+        .iter()
+        .enumerate()
+        .flat_map(|(pi, p)| {
+            p.iter()
+                .enumerate()
+                .map(move |(ri, r)| (pi, ri, r.as_slice()))
+        })
+        .collect();
+    check_crossings(name, &rings)?;
+    for (pi, poly) in polygons.iter().enumerate() {
+        check_holes(&format!("{name} (polygon {pi})"), poly)?;
+    }
+    for (a, pa) in polygons.iter().enumerate() {
+        for (b, pb) in polygons.iter().enumerate() {
+            let (Some(ea), Some(eb)) = (pa.first(), pb.first()) else {
+                continue;
+            };
+            if a == b {
+                continue;
+            }
+            let Some(&p) = ea.iter().find(|p| !pb.iter().any(|r| on_ring(**p, r))) else {
+                continue;
+            };
+            let in_a_hole = pb.iter().skip(1).any(|h| inside(p, h));
+            if inside(p, eb) && !in_a_hole {
+                return Err(refuse(
+                    name,
+                    format!("polygons {a} and {b} overlap (at {}, {})", p[0], p[1]),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A polygon's holes lie inside its exterior ring and outside each other.
+fn check_holes(name: &str, rings: &[Vec<[f64; 2]>]) -> Result<(), GeoError> {
     let Some(exterior) = rings.first() else {
         return Ok(());
     };
@@ -71,33 +108,41 @@ fn inside(p: [f64; 2], ring: &[[f64; 2]]) -> bool {
     odd
 }
 
-/// Refuses any two edges of the polygon's rings that cross or overlap (edges that only share
-/// an end point — neighbours on a ring, or rings touching at a vertex — are allowed).
-fn check_crossings(name: &str, rings: &[Vec<[f64; 2]>]) -> Result<(), GeoError> {
-    let edges: Vec<(usize, [f64; 2], [f64; 2])> = rings
+/// Refuses any two edges of the rings that cross or overlap (edges that only share an end
+/// point — neighbours on a ring, or rings touching at a vertex — are allowed). Edges are
+/// bucketed on a grid whose cell is sized to the edges' density, so a dense ring is not
+/// compared pair by pair; the work is bounded and a file beyond the bound is refused.
+fn check_crossings(name: &str, rings: &[(usize, usize, &[[f64; 2]])]) -> Result<(), GeoError> {
+    let edges: Vec<(usize, usize, [f64; 2], [f64; 2])> = rings
         .iter()
-        .enumerate()
-        .flat_map(|(ri, r)| {
+        .flat_map(|&(pi, ri, r)| {
             r.windows(2)
                 .filter_map(move |w| match (w.first(), w.get(1)) {
-                    (Some(a), Some(b)) if a != b => Some((ri, *a, *b)),
+                    (Some(a), Some(b)) if a != b => Some((pi, ri, *a, *b)),
                     _ => None,
                 })
         })
         .collect();
-    let cell = |v: f64| (v / CELL_DEG).floor() as i64;
+    let too_complex = || refuse(name, "too complex to check for crossing rings".into());
+    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+    for (_, _, a, b) in &edges {
+        for p in [a, b] {
+            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+        }
+    }
+    let area = ((hi[0] - lo[0]) * (hi[1] - lo[1])).max(1e-12);
+    let cell_deg = (area / edges.len().max(1) as f64).sqrt().clamp(1e-7, 1.0);
+    let cell = |v: f64| (v / cell_deg).floor() as i64;
     let mut grid: std::collections::HashMap<(i64, i64), Vec<usize>> = Default::default();
     let mut entries = 0usize;
-    for (k, (_, a, b)) in edges.iter().enumerate() {
+    for (k, (_, _, a, b)) in edges.iter().enumerate() {
         let (x0, x1) = (cell(a[0].min(b[0])), cell(a[0].max(b[0])));
         let (y0, y1) = (cell(a[1].min(b[1])), cell(a[1].max(b[1])));
-        let n = ((x1 - x0 + 1) * (y1 - y0 + 1)) as usize;
-        entries = entries.saturating_add(n);
+        let n = (x1 - x0 + 1).saturating_mul(y1 - y0 + 1);
+        entries = entries.saturating_add(usize::try_from(n).map_err(|_| too_complex())?);
         if entries > MAX_CELL_ENTRIES {
-            return Err(refuse(
-                name,
-                "too complex to check for crossing rings".into(),
-            ));
+            return Err(too_complex());
         }
         for x in x0..=x1 {
             for y in y0..=y1 {
@@ -105,17 +150,25 @@ fn check_crossings(name: &str, rings: &[Vec<[f64; 2]>]) -> Result<(), GeoError> 
             }
         }
     }
+    let pairs: u64 = grid
+        .values()
+        .map(|b| (b.len() as u64).saturating_mul(b.len() as u64) / 2)
+        .fold(0u64, u64::saturating_add);
+    if pairs > MAX_PAIRS {
+        return Err(too_complex());
+    }
     for bucket in grid.values() {
         for (i, &e) in bucket.iter().enumerate() {
             for &f in bucket.iter().skip(i + 1) {
-                let (Some(&(re, a, b)), Some(&(rf, c, d))) = (edges.get(e), edges.get(f)) else {
+                let (Some(&(pe, re, a, b)), Some(&(pf, rf, c, d))) = (edges.get(e), edges.get(f))
+                else {
                     continue;
                 };
                 if crosses(a, b, c, d) {
-                    let what = if re == rf {
-                        format!("ring {re} crosses itself")
-                    } else {
-                        format!("rings {re} and {rf} cross")
+                    let what = match (pe == pf, re == rf) {
+                        (true, true) => format!("polygon {pe}: ring {re} crosses itself"),
+                        (true, false) => format!("polygon {pe}: rings {re} and {rf} cross"),
+                        _ => format!("polygons {pe} and {pf} cross"),
                     };
                     return Err(refuse(name, format!("{what} near ({}, {})", a[0], a[1])));
                 }
@@ -205,6 +258,36 @@ pub fn check_hemisphere(name: &str, ring: &[[f64; 2]]) -> Result<(), GeoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check_polygon(name: &str, rings: &[Vec<[f64; 2]>]) -> Result<(), GeoError> {
+        check_feature(name, &[rings.to_vec()])
+    }
+
+    #[test]
+    fn overlapping_polygons_of_one_feature_are_refused() {
+        let a = vec![square(10.0, 10.0, 2.0)];
+        let b = vec![square(11.0, 11.0, 2.0)];
+        assert!(check_feature("two", &[a.clone(), b]).is_err());
+        let inner = vec![square(10.5, 10.5, 0.5)];
+        assert!(check_feature("nested", &[a, inner]).is_err());
+        // An island in a lake: a second polygon inside the first one's hole.
+        let lake = vec![square(0.0, 0.0, 10.0), square(2.0, 2.0, 6.0)];
+        check_feature("ok", &[lake, vec![square(4.0, 4.0, 1.0)]]).unwrap();
+    }
+
+    #[test]
+    fn a_dense_ring_is_checked_in_bounded_work() {
+        // 40 000 vertices on a small circle: a grid sized to the edges compares few pairs (a
+        // fixed 0.5° grid would compare all 8e8 pairs and be refused as too complex).
+        let n = 40_000;
+        let ring: Vec<[f64; 2]> = (0..=n)
+            .map(|k| {
+                let t = std::f64::consts::TAU * (k % n) as f64 / n as f64;
+                [10.0 + 0.3 * t.cos(), 10.0 + 0.3 * t.sin()]
+            })
+            .collect();
+        check_feature("dense", &[vec![ring]]).unwrap();
+    }
 
     fn square(x: f64, y: f64, s: f64) -> Vec<[f64; 2]> {
         vec![[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]

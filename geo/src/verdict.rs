@@ -220,36 +220,48 @@ impl SeaRule<'_> {
             if cell.radius_m < self.buffer_m / 10.0 {
                 return Ok(Some(outside(near_part)));
             }
-            queue.extend(children(&cell));
+            match children(&cell) {
+                Some(kids) => queue.extend(kids),
+                None => return Ok(Some(outside(near_part))),
+            }
         }
         Ok(None)
     }
 }
 
 /// Seven caps of half the radius (5 % more, for the ellipsoid and rounding) that cover `cap`:
-/// one at its centre and six at √3/2 of its radius, 60° apart. The azimuthal equidistant map
-/// around the centre is 1-Lipschitz back to the sphere, so the planar covering carries over.
-fn children(cap: &Cap) -> Vec<Cap> {
+/// one at its centre and six at √3/2 of its radius, 60° apart, placed with a tangent frame at
+/// the centre (so a cap centred on a pole is covered like any other). The azimuthal
+/// equidistant map around the centre is 1-Lipschitz back to the sphere, so the planar
+/// covering carries over.
+fn children(cap: &Cap) -> Option<Vec<Cap>> {
     const EARTH_M: f64 = 6_371_008.8;
     let r = cap.radius_m * 0.5 * 1.05;
     let d = cap.radius_m * 3f64.sqrt() / 2.0 / EARTH_M;
-    let (lat1, lon1) = (cap.center_lat.to_radians(), cap.center_lon.to_radians());
+    let c = Vec3::from_lat_lon_deg(cap.center_lat, cap.center_lon);
+    let axis = if c.z.abs() < 0.9 {
+        Vec3::NORTH
+    } else {
+        Vec3::new(1.0, 0.0, 0.0)
+    };
     let mut out = vec![Cap {
         radius_m: r,
         ..*cap
     }];
+    let e1 = axis.cross(c).normalized()?;
+    let e2 = c.cross(e1);
     for k in 0..6 {
         let b = (60.0 * k as f64).to_radians();
-        let lat2 = (lat1.sin() * d.cos() + lat1.cos() * d.sin() * b.cos()).asin();
-        let lon2 = lon1 + (b.sin() * d.sin() * lat1.cos()).atan2(d.cos() - lat1.sin() * lat2.sin());
-        let lon2 = (lon2.to_degrees() + 540.0).rem_euclid(360.0) - 180.0;
+        let dir = e1.scale(b.cos()).plus(e2.scale(b.sin()));
+        let p = c.scale(d.cos()).plus(dir.scale(d.sin())).normalized()?;
+        let (lat, lon) = p.to_lat_lon_deg();
         out.push(Cap {
-            center_lat: lat2.to_degrees().clamp(-90.0, 90.0),
-            center_lon: lon2,
+            center_lat: lat.clamp(-90.0, 90.0),
+            center_lon: lon,
             radius_m: r,
         });
     }
-    out
+    Some(out)
 }
 
 /// The verdict of one compiled policy on `∩ caps`, steps 1–4 of the module docs.

@@ -125,12 +125,13 @@ fn occupied_territories_are_decided_by_the_policy() {
 #[test]
 fn reefs_and_islands_are_handled_as_the_table_says() {
     let (lat, lon) = MISCHIEF_REEF;
-    // Sea in the border data and far from China's land: "CN" alone does not reach it ...
-    assert_eq!(
+    // Sea in the border data, 1 000 km from China's coast but near the "Spratly Is." region,
+    // which "CN" forbids as one of its claimants: never compliant ...
+    assert_ne!(
         verdict("forbidden = [\"CN\"]", lat, lon, 3.0),
         VerdictKind::Compliant
     );
-    // ... "CN+occupied" does (the PRC holds it).
+    // ... and "CN+occupied" makes it a violation (the PRC holds it).
     assert_eq!(
         verdict("forbidden = [\"CN+occupied\"]", lat, lon, 3.0),
         VerdictKind::Violation
@@ -318,4 +319,76 @@ fn user_geojson_defects_are_refused_and_named() {
     let w = p.world().unwrap();
     let v = evaluate(w, &p, &[Cap::new(39.9, 116.4, 10_000.0).unwrap()]).unwrap();
     assert_eq!(v.kind, VerdictKind::Violation);
+}
+
+// Regressions from the attacker review of this change.
+
+#[test]
+fn regions_without_a_code_follow_their_countries_when_forbidden() {
+    // Baikonur city (leased to Russia, in Kazakhstan), Hargeisa (Somaliland), Guantanamo Bay,
+    // north Nicosia: each its own region of the border data, with no code.
+    for (policy_text, (lat, lon)) in [
+        ("forbidden = [\"KZ\"]", (45.62, 63.31)),
+        ("forbidden = [\"EAR:D:1\"]", (45.62, 63.31)),
+        ("forbidden = [\"SO\"]", (9.56, 44.065)),
+        ("forbidden = [\"EAR:D:5\"]", (9.56, 44.065)),
+        ("forbidden = [\"CU\"]", (19.90, -75.15)),
+        ("forbidden = [\"CY\"]", (35.20, 33.36)),
+    ] {
+        assert_ne!(
+            verdict(policy_text, lat, lon, 1.0),
+            VerdictKind::Compliant,
+            "{policy_text} at {lat}, {lon}"
+        );
+    }
+}
+
+#[test]
+fn a_country_by_name_is_read_as_names_says() {
+    let (lat, lon) = HONG_KONG;
+    assert_eq!(
+        verdict("forbidden = [\"China\"]", lat, lon, 1.0),
+        VerdictKind::Violation
+    );
+    assert_eq!(
+        verdict("permitted = [\"China\"]", lat, lon, 1.0),
+        VerdictKind::Compliant
+    );
+}
+
+#[test]
+fn no_jurisdiction_claim_where_the_borders_do_not_settle_it() {
+    use lightcone_geo::answer::jurisdiction;
+    let w = world();
+    let claim = |lat: f64, lon: f64, m: f64| {
+        let cap = Cap::new(lat, lon, m).unwrap();
+        jurisdiction(w, &[vec![cap]], 0, Some((lat, lon))).unwrap()
+    };
+    assert_eq!(claim(41.9029, 12.4534, 300.0), None, "inside the Vatican");
+    assert_eq!(claim(44.9521, 34.1024, 5_000.0), None, "Simferopol");
+    assert_eq!(claim(50.1109, 8.6821, 20_000.0).as_deref(), Some("DE"));
+}
+
+#[test]
+fn overlapping_polygons_of_one_feature_are_refused() {
+    let multi = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"zone"},
+        "geometry":{"type":"MultiPolygon","coordinates":[[[[10,10],[12,10],[12,12],[10,12],[10,10]]],
+        [[[11,11],[13,11],[13,13],[11,13],[11,11]]]]}}]}"#;
+    let e = geojson_policy(multi).expect_err("overlap").to_string();
+    assert!(
+        e.contains("zone") && (e.contains("cross") || e.contains("overlap")),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_sea_rule_holds_at_the_pole() {
+    // A forbidden square near the antimeridian at 79° N, and F a 1 000 km cap on the pole: its
+    // sea reaches within 200 nmi of the square, whatever side of the pole the cells lie.
+    let zones = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"zone"},
+        "geometry":{"type":"Polygon","coordinates":[[[178,79],[179.9,79],[179.9,79.3],[178,79.3],[178,79]]]}}]}"#;
+    let p = geojson_policy(zones).unwrap();
+    let w = p.world().unwrap();
+    let v = evaluate(w, &p, &[Cap::new(90.0, 0.0, 1_000_000.0).unwrap()]).unwrap();
+    assert_ne!(v.kind, VerdictKind::Compliant);
 }
