@@ -34,6 +34,23 @@ fn demo_findings_match_the_ground_truth() {
         println!("mismatch: {f}");
     }
     assert!(c.passed(), "{:#?}", c.failures);
+    // The log as a service: both witnesses cosigned the checkpoint the audit fetched over
+    // HTTP, and every landmark's submissions were acknowledged (its outbox is empty).
+    assert_eq!(o.report.log.witnessed_by.len(), 2, "{:?}", o.report.log);
+    let landmarks = std::fs::read_dir(o.out.join("landmarks")).unwrap();
+    for l in landmarks {
+        let outbox = l.unwrap().path().join("outbox");
+        let left: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_file())
+            .collect();
+        assert!(left.is_empty(), "{}: {left:?}", outbox.display());
+    }
+    assert!(
+        !o.out.join("landmarks").join("00").join("log.key").exists(),
+        "a landmark holds no log key"
+    );
     // The parts of the truth the issue names, spelled out.
     for row in &c.chips {
         match row.truth.role.as_str() {

@@ -229,6 +229,7 @@ pub fn fixture() -> AuditReport {
             origin: "attest.example.org/lightcone/eu-1".to_owned(),
             size: 5120,
             root_hash: "q0Jkd3lM4pQm7qkF1vX9Lr1tq2mBz8eC0aD5N3iYQ7k=".to_owned(),
+            witnessed_by: vec!["witness-0.example.org".to_owned()],
         },
         policy: PolicySummary {
             speed_m_per_s: 299_792_458,

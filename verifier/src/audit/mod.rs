@@ -288,6 +288,7 @@ fn audit_here(
             origin: checkpoint.origin().to_owned(),
             size: checkpoint.size(),
             root_hash: crate::log::hash::hash_to_base64(checkpoint.root()),
+            witnessed_by: Vec::new(),
         },
         policy: PolicySummary {
             speed_m_per_s: policy.speed.m_per_s(),

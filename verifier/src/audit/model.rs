@@ -54,6 +54,9 @@ pub struct LogSummary {
     pub size: u64,
     /// The Merkle root, base64 as in the checkpoint.
     pub root_hash: String,
+    /// The witnesses whose cosignatures on this checkpoint the audit checked (empty when the
+    /// trust file names none).
+    pub witnessed_by: Vec<String>,
 }
 
 /// The policy as applied (after defaults).

@@ -128,12 +128,15 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
                 }
                 .into());
             }
-            Some(format!(
-                "witnesses: {} ({} of {} trusted, quorum {})",
-                names.join(", "),
-                names.len(),
-                w.keys.len(),
-                w.quorum
+            Some((
+                format!(
+                    "witnesses: {} ({} of {} trusted, quorum {})",
+                    names.join(", "),
+                    names.len(),
+                    w.keys.len(),
+                    w.quorum
+                ),
+                names,
             ))
         }
         None => None,
@@ -172,7 +175,10 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
             );
         }
     };
-    let result = audit::audit_log(&options, &reader, &mut progress)?;
+    let mut result = audit::audit_log(&options, &reader, &mut progress)?;
+    if let Some((_, names)) = &witnessed {
+        result.log.witnessed_by = names.clone();
+    }
     if show_progress {
         eprintln!();
     }
@@ -203,7 +209,7 @@ pub fn run(args: AuditArgs) -> Result<(), Error> {
             path.display()
         );
     }
-    if let Some(line) = witnessed {
+    if let Some((line, _)) = witnessed {
         println!("{line}");
     }
     print!("{}", report::text::summary(&result));

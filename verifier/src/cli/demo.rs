@@ -164,7 +164,11 @@ pub fn run(args: DemoArgs) -> Result<(), Error> {
     println!("  report.json   every chip, epoch, verdict and finding");
     println!("  summary.txt   the auditor's text summary");
     println!("  truth.json    the fleet's ground truth next to the audit, chip by chip");
-    println!("  log/          the transparency log (C2SP tiles, signed checkpoint)");
+    println!(
+        "  log/          the transparency log the log server wrote (C2SP tiles, checkpoint cosigned by both witnesses)"
+    );
+    println!("  log-mirror/   the log as the audit fetched it over HTTP · witness-N/ the witnesses' state");
+    println!("  landmarks/    each landmark's outbox (empty: every submission was acknowledged)");
     println!("  trust.toml    vendor root, registry key, log key · policy.toml the policy and audit rules");
     println!("audit it again, as a regulator would (--now: at the demo's audit time):");
     println!(

@@ -16,6 +16,7 @@
 
 pub mod run;
 pub mod scenario;
+pub mod service;
 pub mod truth;
 
 use std::path::PathBuf;

@@ -15,6 +15,7 @@ use lightcone::{
 };
 
 use super::scenario::{jitter_ns, Board, Fleet, Role, CALIPTRA_VENDOR, ED25519_VENDOR, P384_CHIPS};
+use super::service::{self, LogService};
 use super::truth::{self, Comparison};
 use super::DemoError;
 use crate::audit::{self, model::AuditReport, AuditOptions, AuditRules};
@@ -25,6 +26,7 @@ use crate::net::{
     unix_now_ns, AgentHandle, ChipAgent, Datagram, ProbeConfig, Prober, Relay, RelayConfig,
     RouteSpec, MAX_DATAGRAM,
 };
+use crate::registry::trust::WitnessesEntry;
 use crate::registry::{provision::validity_days, unix_now_s, TrustFile};
 
 const LOCAL: &str = "127.0.0.1:0";
@@ -111,17 +113,18 @@ fn nanos(ns: f64) -> Duration {
     Duration::from_nanos(ns.max(0.0).round() as u64)
 }
 
-/// Appends records as one durable batch.
-fn append(log: &Mutex<Log>, measurements: &[Measurement]) -> Result<(), DemoError> {
-    if measurements.is_empty() {
-        return Ok(());
-    }
+/// Landmark `landmark` submits its measurements to the log server, as one signed batch, and
+/// waits until they are durable.
+fn append(
+    service: &LogService,
+    landmark: usize,
+    measurements: &[Measurement],
+) -> Result<(), DemoError> {
     let records: Vec<Vec<u8>> = measurements
         .iter()
         .map(|m| LogRecord::Measurement(*m).to_vec())
         .collect();
-    lock(log)?.append_batch(&records)?;
-    Ok(())
+    service.submit(landmark, &records)
 }
 
 /// Landmark `landmark` measures the landmark agent at `addr` (key `peer`) through the relay:
@@ -276,7 +279,8 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
     // Provisioning: vendor, registry, landmarks, chips (keys from the seed), log, trust, policy.
     let fleet = Fleet::build(options.seed, validity_days(30))?;
     let log = Log::init(out.join("log"), LOG_ORIGIN, fleet.log_key.clone())?;
-    let trust_file = TrustFile::new(
+    let witnesses = service::start_witnesses(out, log.verifier_key())?;
+    let mut trust_file = TrustFile::new(
         fleet.registry.public_key(),
         &[
             (ED25519_VENDOR.to_owned(), fleet.vendor.public_key()),
@@ -287,6 +291,10 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         ],
         Some(log.verifier_key().to_string()),
     );
+    trust_file.witnesses = Some(WitnessesEntry {
+        quorum: service::WITNESSES,
+        keys: witnesses.1.iter().map(ToString::to_string).collect(),
+    });
     let trust_path = out.join("trust.toml");
     let trust = trust_file.check(&trust_path)?;
     trust_file.write(&trust_path)?;
@@ -297,19 +305,24 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
     let policy = Policy::from_toml_str(&policy_text)?;
     let rules = AuditRules::from_toml_str(&policy_text)?;
 
-    let log = Mutex::new(log);
-    let mut certs: Vec<Vec<u8>> = fleet
-        .landmarks
+    // The log server holds the log key; landmarks only ever submit to it.
+    let service = LogService::start(
+        out,
+        (log, LOG_ORIGIN),
+        trust.clone(),
+        witnesses,
+        &fleet.landmarks,
+    )?;
+    for (i, l) in fleet.landmarks.iter().enumerate() {
+        service.submit(i, &[LogRecord::LandmarkCertificate(l.cert).to_vec()])?;
+    }
+    let device_certs: Vec<Vec<u8>> = fleet
+        .chips
         .iter()
-        .map(|l| LogRecord::LandmarkCertificate(l.cert).to_vec())
+        .map(|c| LogRecord::DeviceCertificate(c.cert).to_vec())
         .collect();
-    certs.extend(
-        fleet
-            .chips
-            .iter()
-            .map(|c| LogRecord::DeviceCertificate(c.cert).to_vec()),
-    );
-    lock(&log)?.append_batch(&certs)?;
+    service.submit(0, &device_certs)?;
+    let certs_count = fleet.landmarks.len() + device_certs.len();
     let vendor_keys = [
         fleet.vendor.public_key(),
         fleet.caliptra_vendor.public_key(),
@@ -460,7 +473,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
             }
             let per = jobs.len().div_ceil(CROSS_THREADS).max(1);
             for part in jobs.chunks(per).map(<[_]>::to_vec) {
-                let (log, cross_logged) = (&log, &cross_logged);
+                let (service, cross_logged) = (&service, &cross_logged);
                 handles.push(s.spawn(move || -> Result<(), DemoError> {
                     let socket = UdpSocket::bind(LOCAL)
                         .map_err(|e| crate::net::NetError::io("binding a cross-check socket", e))?;
@@ -469,7 +482,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                     for (addr, peer, timeout) in part {
                         all.extend(cross_probe(&mut landmark, &socket, addr, &peer, timeout)?);
                     }
-                    append(log, &all)?;
+                    append(service, a, &all)?;
                     *lock(cross_logged)? += all.len() as u64;
                     Ok(())
                 }));
@@ -529,8 +542,8 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                 // The lying landmark re-signs its measurements of its target with a short RTT.
                 let lie_for = (l == fleet.liar()).then(|| fleet.liar_target()).flatten();
                 for part in balance(jobs, options.threads_per_landmark) {
-                    let (log, probed, failed, skipped, verified) =
-                        (&log, &probed, &failed, &skipped, &verified);
+                    let (service, probed, failed, skipped, verified) =
+                        (&service, &probed, &failed, &skipped, &verified);
                     let key = lm.key.clone();
                     let mut liar_key = lm.key.clone();
                     handles.push(s.spawn(move || -> Result<(), DemoError> {
@@ -560,7 +573,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                                 all.extend(report.measurements);
                             }
                         }
-                        append(log, &all)?;
+                        append(service, l, &all)?;
                         *lock(probed)? += all.len() as u64;
                         *lock(failed)? += fails;
                         *lock(skipped)? += skips;
@@ -619,21 +632,32 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         a.shutdown();
     }
     relay.shutdown();
-    let log = log
-        .into_inner()
-        .map_err(|_| DemoError::Worker("log lock poisoned".into()))?;
     let probe_count = *lock(&probed)?;
+    // The audit reads the log over HTTP, as a regulator elsewhere would, once both witnesses
+    // have cosigned its final checkpoint.
+    let log_dir = service::mirror_dir(out);
+    let witnessed_by = service.mirror_witnessed(&log_dir, Duration::from_secs(20))?;
+    let size = crate::log::LogReader::open(&log_dir)?.size();
     say(&format!(
-        "log: {} entries ({} certificates, {probe_count} chip measurements, {cross_count} cross-checks)",
-        log.size(),
-        certs.len()
+        "log: {size} entries ({certs_count} certificates, {probe_count} chip measurements, {cross_count} cross-checks), \
+         submitted over HTTP to the log server at {}; cosigned by {} of {} witnesses ({})",
+        service.url(),
+        witnessed_by.len(),
+        service::WITNESSES,
+        witnessed_by.join(", ")
     ));
-    drop(log);
+    if witnessed_by.len() < service::WITNESSES {
+        return Err(DemoError::Worker(format!(
+            "the final checkpoint has {} of {} witness cosignatures",
+            witnessed_by.len(),
+            service::WITNESSES
+        )));
+    }
+    service.shutdown();
 
-    // The audit, exactly as a regulator runs it on the folder.
+    // The audit, exactly as a regulator runs it on the fetched folder.
     let t = Instant::now();
-    let log_dir = out.join("log");
-    let report = audit::audit(
+    let mut report = audit::audit(
         &AuditOptions {
             log_dir: &log_dir,
             trust: &trust,
@@ -646,6 +670,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         },
         &mut |_, _| {},
     )?;
+    report.log.witnessed_by = witnessed_by;
     say(&format!(
         "audit: {} signatures verified in {:.1} s",
         report.counts.signatures_verified,

@@ -160,6 +160,9 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
         "<dt>Root hash</dt><dd><code>{}</code></dd>",
         escape(&log.root_hash)
     );
+    if !log.witnessed_by.is_empty() {
+        fact(&mut h, "Witnessed by", &log.witnessed_by.join(", "));
+    }
     fact(&mut h, "Permitted", &names(&p.permitted));
     fact(&mut h, "Forbidden", &names(&p.forbidden));
     fact(&mut h, "Names", &p.names);

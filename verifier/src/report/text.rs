@@ -53,6 +53,9 @@ pub fn summary(report: &AuditReport) -> String {
     let log = &report.log;
     line(o, "log", &format!("{} · {} entries", log.origin, log.size));
     line(o, "root", &log.root_hash);
+    if !log.witnessed_by.is_empty() {
+        line(o, "witnesses", &log.witnessed_by.join(", "));
+    }
 
     let p = &report.policy;
     line(o, "policy", &format!("permitted: {}", names(&p.permitted)));
