@@ -112,6 +112,7 @@ pub fn judge_landmarks(
                 chip_id: None,
                 landmark_id: Some(id.to_string()),
                 log_index: Some(example),
+                log_origin: None,
                 detail: detail.clone(),
             });
             out.convicted.insert(*id, detail);
@@ -148,6 +149,7 @@ fn impossible_finding(c: &CrossCheck, both_directions: bool) -> Finding {
         chip_id: None,
         landmark_id: Some(c.measurer.to_string()),
         log_index: Some(c.index),
+        log_origin: None,
         detail: format!(
             "RTT {} ns to landmark {} is below the light-speed minimum {:.0} ns for their registered positions; {whom}",
             c.rtt_ns, c.responder, c.min_rtt_ns
