@@ -9,10 +9,13 @@
 //! - The same log given twice (the same directory, or a copy) is audited once: the report is the
 //!   one-log report; one origin at two different sizes is refused.
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use lightcone::{LogRecord, Wire};
+use lightcone_verifier::log::http::LogClient;
 use lightcone_verifier::log::note::NoteSigner;
 use lightcone_verifier::log::Log;
 use lightcone_verifier::registry::{LogEntries, LogEntry, SigningKey, TrustFile};
@@ -153,13 +156,55 @@ fn world(seed: u64) -> World {
     }
 }
 
-/// Runs `lightcone audit` over `logs` (names under the world's directory) with a JSON report
+/// `python3 -m http.server` over `dir`, killed on drop.
+struct Static(Child, String);
+
+impl Drop for Static {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_static(dir: &Path) -> Static {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1"])
+        .arg(port.to_string())
+        .arg("--directory")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3");
+    let url = format!("http://127.0.0.1:{port}");
+    let client = LogClient::new(&url, Duration::from_secs(2)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !client
+        .get("checkpoint", 1 << 20)
+        .is_ok_and(|r| r.status == 200)
+    {
+        assert!(Instant::now() < deadline, "http.server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Static(child, url)
+}
+
+/// Runs `lightcone audit` over `logs` (names under the world's directory, or URLs) with a JSON report
 /// at `json`.
 fn audit(w: &World, logs: &[&str], json: &str) -> Output {
     let mut args: Vec<String> = vec!["audit".into()];
     for l in logs {
         args.push("--log".into());
-        args.push(w.p(l));
+        args.push(if l.starts_with("http://") {
+            (*l).to_owned()
+        } else {
+            w.p(l)
+        });
     }
     let now = w.now_s.to_string();
     for a in [
@@ -249,6 +294,7 @@ fn a_key_cloned_across_two_logs_is_found_only_when_they_are_audited_together() {
     let rollback = findings_of(&r, "counter-rollback");
     assert_eq!(rollback.len(), 1, "{r:#}");
     let detail = rollback[0]["detail"].as_str().unwrap();
+    eprintln!("together: {detail}");
     assert!(
         detail.contains(&format!("{ORIGIN_A}#")) && detail.contains(&format!("{ORIGIN_B}#")),
         "{detail}"
@@ -364,4 +410,26 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), target).unwrap();
         }
     }
+}
+
+#[test]
+fn a_local_log_and_a_log_over_http_audited_together_find_the_clone() {
+    let w = world(19);
+    ok(&audit(&w, &["a", "b"], "local.json"));
+    let served = serve_static(&w.path("b"));
+    let out = audit(&w, &["a", &served.1], "mixed.json");
+    ok(&out);
+    let (local, mixed) = (report(&w, "local.json"), report(&w, "mixed.json"));
+    assert_eq!(chip_status(&mixed, &w.chip0), "invalid");
+    // The same report as when both logs are local directories.
+    assert_eq!(local["logs"], mixed["logs"]);
+    assert_eq!(local["counts"], mixed["counts"]);
+    assert_eq!(local["chips"], mixed["chips"]);
+    assert_eq!(local["findings"], mixed["findings"]);
+    // The forged copy served over HTTP is refused before any tile is fetched: exit 2.
+    let forged = serve_static(&w.path("b-forged"));
+    let out = audit(&w, &["a", &forged.1], "mixed-forged.json");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(!w.path("mixed-forged.json").exists());
 }
