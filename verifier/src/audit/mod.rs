@@ -331,7 +331,10 @@ fn audit_here(
     }
 
     let faulty = options.policy.faulty_operators;
-    let integrity = integrity::judge_landmarks(&agg.cross_checks, faulty, &mut findings);
+    let integrity =
+        integrity::judge_landmarks_named(&agg.cross_checks, faulty, &mut findings, &|i| {
+            provenance.name(i)
+        });
     let excluded = excluded_landmarks(&integrity, &certs, rules);
     findings.extend(excluded_findings(&excluded, &agg));
     let conflicting: HashMap<ChipId, Vec<String>> =
