@@ -8,6 +8,8 @@
 //!   no report written).
 //! - The same log given twice (the same directory, or a copy) is audited once: the report is the
 //!   one-log report; one origin at two different sizes is refused.
+//! - A local log and a log over HTTP (Python's `http.server`) together give the same report as
+//!   both local; a measurement of log A replayed into log B is nonce reuse, found only together.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -127,6 +129,10 @@ fn world(seed: u64) -> World {
     // Log B re-signed by a key the trust file does not name (same origin, same entries).
     let forger = SigningKey::generate(&mut rng);
     write_log(&dir.path().join("b-forged"), ORIGIN_B, &forger, &b);
+    // Log B with one of log A's measurements copied in (a replay across operators).
+    let mut replay = b.clone();
+    replay.push(a.last().unwrap().clone());
+    write_log(&dir.path().join("b-replay"), ORIGIN_B, &key_b, &replay);
     // Log A at a larger size: another checkpoint of the same origin.
     let mut grown = a.clone();
     grown.push(grown.last().unwrap().clone());
@@ -146,6 +152,17 @@ fn world(seed: u64) -> World {
         },
     ]));
     trust.write(&dir.path().join("trust.toml")).unwrap();
+    // The same origin named twice: a trust file that is refused.
+    let mut twice = trust.clone();
+    twice.log = Some(LogEntries::Many(vec![
+        LogEntry {
+            verifier_key: verifier_key(ORIGIN_A, &key_a),
+        },
+        LogEntry {
+            verifier_key: verifier_key(ORIGIN_A, &key_b),
+        },
+    ]));
+    twice.write(&dir.path().join("trust-twice.toml")).unwrap();
     std::fs::write(dir.path().join("policy.toml"), POLICY).unwrap();
     let chip0 = lightcone::ChipId::of(&lightcone::Signer::public_key(&fleet.chips[0].key));
     World {
@@ -432,4 +449,42 @@ fn a_local_log_and_a_log_over_http_audited_together_find_the_clone() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert!(!w.path("mixed-forged.json").exists());
+}
+
+#[test]
+fn a_measurement_replayed_into_another_log_is_nonce_reuse_across_logs() {
+    let w = world(20);
+    ok(&audit(&w, &["b-replay"], "replay-alone.json"));
+    let alone = report(&w, "replay-alone.json");
+    assert!(findings_of(&alone, "nonce-reuse").is_empty(), "{alone:#}");
+    ok(&audit(&w, &["a", "b-replay"], "replay.json"));
+    let r = report(&w, "replay.json");
+    let reuse = findings_of(&r, "nonce-reuse");
+    assert_eq!(reuse.len(), 1, "{r:#}");
+    // The copy, in log B (the later log of the audit), is the one flagged, with its index there.
+    assert_eq!(reuse[0]["log_origin"], ORIGIN_B);
+    let size = alone["log"]["size"].as_u64().unwrap();
+    assert_eq!(reuse[0]["log_index"].as_u64(), Some(size - 1));
+}
+
+#[test]
+fn the_trust_file_is_written_with_log_tables_and_one_origin_twice_is_refused() {
+    let w = world(21);
+    let text = std::fs::read_to_string(w.path("trust.toml")).unwrap();
+    assert_eq!(text.matches("[[log]]").count(), 2, "{text}");
+    let out = lightcone(&[
+        "audit",
+        "--log",
+        &w.p("a"),
+        "--trust",
+        &w.p("trust-twice.toml"),
+        "--policy",
+        &w.p("policy.toml"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listed twice"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
