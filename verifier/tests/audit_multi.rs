@@ -103,6 +103,7 @@ fn world(seed: u64) -> World {
         .iter()
         .map(|r| r.to_vec())
         .collect();
+    let ncerts = certs.len();
     let (mut a, mut b) = (certs.clone(), certs);
     let mut latest = T0_NS;
     for hour in 0..4u64 {
@@ -129,6 +130,13 @@ fn world(seed: u64) -> World {
     // Log B re-signed by a key the trust file does not name (same origin, same entries).
     let forger = SigningKey::generate(&mut rng);
     write_log(&dir.path().join("b-forged"), ORIGIN_B, &forger, &b);
+    // Log B as it was after its first hour: a log that stopped growing.
+    write_log(
+        &dir.path().join("b-early"),
+        ORIGIN_B,
+        &key_b,
+        &b[..ncerts + 3],
+    );
     // Log B with one of log A's measurements copied in (a replay across operators).
     let mut replay = b.clone();
     replay.push(a.last().unwrap().clone());
@@ -214,6 +222,11 @@ fn serve_static(dir: &Path) -> Static {
 /// Runs `lightcone audit` over `logs` (names under the world's directory, or URLs) with a JSON report
 /// at `json`.
 fn audit(w: &World, logs: &[&str], json: &str) -> Output {
+    audit_at(w, logs, json, w.now_s)
+}
+
+/// [`audit`] at `now_s`.
+fn audit_at(w: &World, logs: &[&str], json: &str, now_s: u64) -> Output {
     let mut args: Vec<String> = vec!["audit".into()];
     for l in logs {
         args.push("--log".into());
@@ -223,7 +236,7 @@ fn audit(w: &World, logs: &[&str], json: &str) -> Output {
             w.p(l)
         });
     }
-    let now = w.now_s.to_string();
+    let now = now_s.to_string();
     for a in [
         "--trust",
         &w.p("trust.toml"),
@@ -487,4 +500,21 @@ fn the_trust_file_is_written_with_log_tables_and_one_origin_twice_is_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_log_that_stopped_growing_among_fresh_ones_is_named_stale() {
+    let w = world(22);
+    // 22 h after the last measurement: log A (fresh to its end) is within the 24 h window; log B
+    // stopped after its first hour.
+    let now = w.now_s + 22 * 3600;
+    ok(&audit_at(&w, &["a", "b-early"], "stale.json", now));
+    let r = report(&w, "stale.json");
+    let stale = findings_of(&r, "stale-log");
+    assert_eq!(stale.len(), 1, "{r:#}");
+    assert_eq!(stale[0]["log_origin"], ORIGIN_B);
+    assert!(stale[0]["detail"].as_str().unwrap().contains(ORIGIN_B));
+    // Both logs fresh: no stale finding.
+    ok(&audit_at(&w, &["a", "b"], "fresh.json", now));
+    assert!(findings_of(&report(&w, "fresh.json"), "stale-log").is_empty());
 }

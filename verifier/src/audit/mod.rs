@@ -292,7 +292,13 @@ fn audit_here(
     let mut measurements = 0u64;
     let mut accepted = 0u64;
     let mut signatures = 0u64;
+    // Per log: its newest measurement and how many it holds (a frozen or withheld log among
+    // fresh ones is said, log by log).
+    let mut per_log_latest: Vec<(u64, u64)> = Vec::with_capacity(offsets.len());
+    let mut latest_overall = 0u64;
     for &(reader, offset) in &offsets {
+        agg.latest_ns = 0;
+        let before = measurements;
         signatures += ingest::read_measurements(
             reader,
             offset,
@@ -322,12 +328,29 @@ fn audit_here(
             },
             |done| progress(offset.saturating_add(done), total),
         )?;
+        per_log_latest.push((agg.latest_ns, measurements - before));
+        latest_overall = latest_overall.max(agg.latest_ns);
     }
+    agg.latest_ns = latest_overall;
     counts.measurements = measurements;
     counts.signatures_verified = signatures;
     counts.rejected += rejected;
     if measurements > 0 {
         findings.extend(stale_log(agg.latest_ns, audit_time_ns, rules.freshness_ns));
+    }
+    if per_log_latest.len() > 1 {
+        // With several logs, each log that stopped growing is named, even when the others are
+        // fresh (the overall finding above is only for all of them together).
+        for ((latest, n), (origin, _, _)) in per_log_latest.iter().zip(&provenance.logs) {
+            if *n == 0 || *latest == agg.latest_ns {
+                continue;
+            }
+            if let Some(mut f) = stale_log(*latest, audit_time_ns, rules.freshness_ns) {
+                f.detail = format!("log {origin}: {}", f.detail);
+                f.log_origin = Some(origin.clone());
+                findings.push(f);
+            }
+        }
     }
 
     let faulty = options.policy.faulty_operators;
