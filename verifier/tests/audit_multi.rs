@@ -518,3 +518,49 @@ fn a_log_that_stopped_growing_among_fresh_ones_is_named_stale() {
     ok(&audit_at(&w, &["a", "b"], "fresh.json", now));
     assert!(findings_of(&report(&w, "fresh.json"), "stale-log").is_empty());
 }
+
+/// Appends `name`'s tlog-cosignature to the checkpoint of the log in `dir`.
+fn witness_cosign(dir: &Path, name: &str, key: &SigningKey) {
+    let path = dir.join("checkpoint");
+    let note = std::fs::read_to_string(&path).unwrap();
+    let end = note.find("\n\n").unwrap();
+    let text = &note[..=end];
+    let line = lightcone_verifier::log::witness::cosign(name, key, text, 1_790_000_000);
+    std::fs::write(&path, format!("{note}{line}")).unwrap();
+}
+
+#[test]
+fn the_witness_quorum_is_demanded_of_every_log() {
+    let w = world(23);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let wkey = SigningKey::generate(&mut rng);
+    let wname = "witness.example/w1";
+    let cosigner =
+        lightcone_verifier::log::witness::CosignerKey::new(wname, wkey.verifying_key()).unwrap();
+    let mut text = std::fs::read_to_string(w.path("trust.toml")).unwrap();
+    text.push_str(&format!(
+        "\n[witnesses]\nquorum = 1\nkeys = [\"{cosigner}\"]\n"
+    ));
+    std::fs::write(w.path("trust.toml"), text).unwrap();
+    copy_dir(&w.path("a"), &w.path("a-w"));
+    copy_dir(&w.path("b"), &w.path("b-w"));
+    witness_cosign(&w.path("a-w"), wname, &wkey);
+    // Log A cosigned, log B not: the whole audit is refused.
+    let out = audit(&w, &["a-w", "b"], "quorum.json");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("0 of the trusted witnesses"), "{stderr}");
+    assert!(!w.path("quorum.json").exists());
+    // Both cosigned: it passes, with one witness line per log.
+    witness_cosign(&w.path("b-w"), wname, &wkey);
+    let out = audit(&w, &["a-w", "b-w"], "quorum.json");
+    ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("witnesses for {ORIGIN_A}: {wname}"))
+            && stdout.contains(&format!("witnesses for {ORIGIN_B}: {wname}")),
+        "{stdout}"
+    );
+    assert_eq!(chip_status(&report(&w, "quorum.json"), &w.chip0), "invalid");
+}
