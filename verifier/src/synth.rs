@@ -278,6 +278,7 @@ impl SynthFleet {
         Trust {
             registry: self.registry.public_key(),
             vendors: vec![("synthetic-vendor".to_owned(), self.vendor.public_key())],
+            log_verifier_keys: key.iter().cloned().collect(),
             log_verifier_key: key,
         }
     }

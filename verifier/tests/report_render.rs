@@ -200,6 +200,7 @@ pub fn fixture() -> AuditReport {
             chip_id: chip.map(str::to_owned),
             landmark_id: lm.map(str::to_owned),
             log_index: idx,
+            log_origin: None,
             detail: detail.to_owned(),
         };
     let findings = vec![
@@ -231,6 +232,7 @@ pub fn fixture() -> AuditReport {
             root_hash: "q0Jkd3lM4pQm7qkF1vX9Lr1tq2mBz8eC0aD5N3iYQ7k=".to_owned(),
             witnessed_by: vec!["witness-0.example.org".to_owned()],
         },
+        logs: Vec::new(),
         policy: PolicySummary {
             speed_m_per_s: 299_792_458,
             speed_sound_for_all_media: true,

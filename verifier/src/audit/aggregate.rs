@@ -241,6 +241,7 @@ impl<'a> Aggregate<'a> {
             chip_id: Some(a.measurement.chip_id().to_string()),
             landmark_id: Some(a.landmark.to_string()),
             log_index: Some(a.index),
+            log_origin: None,
             detail,
         }
     }
@@ -306,6 +307,17 @@ pub fn counter_rollback(
     skew_ns: u64,
     faulty: usize,
 ) -> CounterVerdict {
+    counter_rollback_named(observations, skew_ns, faulty, &|i| i.to_string())
+}
+
+/// [`counter_rollback`], with `name` saying which entry an index is (the origin and index in
+/// its log, when several logs are audited together).
+pub fn counter_rollback_named(
+    observations: &mut [CounterObservation],
+    skew_ns: u64,
+    faulty: usize,
+    name: &dyn Fn(u64) -> String,
+) -> CounterVerdict {
     observations.sort_by_key(|o| (o.counter, o.sent_ns));
     for pair in observations.windows(2) {
         if let [a, b] = pair {
@@ -313,7 +325,9 @@ pub fn counter_rollback(
                 return CounterVerdict::ChipAtFault(format!(
                     "counter {} appears in two responses to different challenges (log entries {} and {}): \
                      a cloned key or a reset device",
-                    a.counter, a.index, b.index
+                    a.counter,
+                    name(a.index),
+                    name(b.index)
                 ));
             }
         }
@@ -325,7 +339,12 @@ pub fn counter_rollback(
     let detail = format!(
         "counter went backwards: response with counter {} (entry {}, landmark {}) arrived before the \
          challenge answered with the lower counter {} (entry {}, landmark {}) was sent",
-        later.counter, later.index, later.landmark, earlier.counter, earlier.index, earlier.landmark
+        later.counter,
+        name(later.index),
+        later.landmark,
+        earlier.counter,
+        name(earlier.index),
+        earlier.landmark
     );
     let operator_edges: BTreeSet<(OperatorName, OperatorName)> = edges
         .values()

@@ -46,6 +46,7 @@ impl CappedFindings {
                 chip_id: None,
                 landmark_id: None,
                 log_index: None,
+                log_origin: None,
                 detail: left_out_detail(n),
             });
         }
@@ -70,6 +71,7 @@ mod tests {
             chip_id: None,
             landmark_id: None,
             log_index: Some(i),
+            log_origin: None,
             detail: String::new(),
         }
     }

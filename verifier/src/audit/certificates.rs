@@ -248,21 +248,38 @@ pub fn read_certificates(
     findings: &mut Vec<Finding>,
     counts: &mut Counts,
 ) -> Result<Certificates, AuditError> {
+    read_certificates_of(&[(reader, 0)], trust, findings, counts)
+}
+
+/// [`read_certificates`] over several logs audited together: `(reader, offset)`, where an
+/// entry's index is `offset` plus its index in its log.
+pub fn read_certificates_of(
+    readers: &[(&LogReader, u64)],
+    trust: &Trust,
+    findings: &mut Vec<Finding>,
+    counts: &mut Counts,
+) -> Result<Certificates, AuditError> {
     // Bundles are read in parallel; only certificate entries (tags 0 and 1) are kept, so this
     // holds the log's certificates, not its measurements. Measurements wait for pass 2, which
     // also reports entries that do not decode.
     let width = u64::from(TILE_WIDTH);
-    let per_bundle: Vec<Result<Vec<IndexedEntry>, AuditError>> = (0..reader.bundle_count())
+    let bundles: Vec<(&LogReader, u64, u64)> = readers
+        .iter()
+        .flat_map(|&(reader, offset)| (0..reader.bundle_count()).map(move |n| (reader, offset, n)))
+        .collect();
+    let per_bundle: Vec<Result<Vec<IndexedEntry>, AuditError>> = bundles
         .into_par_iter()
-        .map(|n| {
-            let start = n.saturating_mul(width);
+        .map(|(reader, offset, n)| {
+            let start = n.saturating_mul(width).saturating_add(offset);
             Ok((start..)
                 .zip(reader.read_bundle(n)?)
                 .filter(|(_, bytes)| matches!(bytes.first(), Some(0) | Some(1)))
                 .collect())
         })
         .collect();
-    counts.entries += reader.size();
+    for (reader, _) in readers {
+        counts.entries += reader.size();
+    }
     let mut distinct: Vec<(u64, CertRecord)> = Vec::new();
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     for bundle in per_bundle {
@@ -498,6 +515,7 @@ impl<'r> Claimed<'r> {
                 chip_id,
                 landmark_id,
                 log_index: Some(self.index),
+                log_origin: None,
                 detail: format!("{kind} certificate rejected: its key is not Ed25519"),
             }),
             (Err(why), _) => Err(Finding {
@@ -505,6 +523,7 @@ impl<'r> Claimed<'r> {
                 chip_id,
                 landmark_id,
                 log_index: Some(self.index),
+                log_origin: None,
                 detail: format!("{kind} certificate rejected: {why}"),
             }),
         }

@@ -60,9 +60,13 @@ pub enum Outcome {
 /// Pass 2: streams measurement entries through `sink` in log order. Batches of whole bundles
 /// are read, decoded and batch-verified in parallel ([`super::stream`]); `sink` takes their
 /// outcomes in log order as they complete, so memory stays bounded and aggregation overlaps
-/// verification. Returns the number of signatures verified.
+/// verification. Entry indices are `offset` plus the index in this log (several logs audited
+/// together share one index space, see [`super::Provenance`]). Returns the number of
+/// signatures verified.
+#[allow(clippy::too_many_arguments)]
 pub fn read_measurements(
     reader: &LogReader,
+    offset: u64,
     certs: &Certificates,
     audit_time_ns: u64,
     skew_ns: u64,
@@ -79,7 +83,8 @@ pub fn read_measurements(
         |first, end| -> Result<(u64, Vec<(Outcome, u64)>), AuditError> {
             let mut chunk = Vec::with_capacity(BATCH_MEASUREMENTS);
             for n in first..end {
-                chunk.extend((n.saturating_mul(width)..).zip(reader.read_bundle(n)?));
+                let start = n.saturating_mul(width).saturating_add(offset);
+                chunk.extend((start..).zip(reader.read_bundle(n)?));
             }
             Ok((end, check_chunk(&chunk, certs, audit_time_ns, skew_ns)))
         },
@@ -193,6 +198,7 @@ fn check_chunk(
                     chip_id: chip.map(|c| c.to_string()),
                     landmark_id: landmark.map(|l| l.to_string()),
                     log_index: Some(index),
+                    log_origin: None,
                     detail,
                 },
                 chip,
@@ -326,6 +332,7 @@ fn check_chunk(
                     chip_id: Some(chip.to_string()),
                     landmark_id: Some(a.landmark.to_string()),
                     log_index: Some(a.index),
+                    log_origin: None,
                     detail: detail.into(),
                 },
                 chip: Some(chip),

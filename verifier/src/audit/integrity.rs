@@ -56,6 +56,17 @@ pub fn judge_landmarks(
     faulty: usize,
     findings: &mut Vec<Finding>,
 ) -> Integrity {
+    judge_landmarks_named(checks, faulty, findings, &|i| i.to_string())
+}
+
+/// [`judge_landmarks`], with `name` saying which entry an index is (the origin and index in
+/// its log, when several logs are audited together).
+pub fn judge_landmarks_named(
+    checks: &[CrossCheck],
+    faulty: usize,
+    findings: &mut Vec<Finding>,
+    name: &dyn Fn(u64) -> String,
+) -> Integrity {
     let mut out = Integrity::default();
     // (measurer, responder) → the first impossible check in that direction.
     let mut impossible: BTreeMap<(LandmarkId, LandmarkId), &CrossCheck> = BTreeMap::new();
@@ -103,15 +114,17 @@ pub fn judge_landmarks(
             let example = why.get(id).map_or(0, |c| c.index);
             let detail = format!(
                 "impossible RTTs with landmarks of {} other operator(s) ({}), more than the {faulty} that may be faulty: \
-                 it is not where it is registered, or lies about time (e.g. log entry {example}); its measurements are excluded",
+                 it is not where it is registered, or lies about time (e.g. log entry {}); its measurements are excluded",
                 operators.len(),
-                names.join(", ")
+                names.join(", "),
+                name(example)
             );
             findings.push(Finding {
                 kind: FindingKind::MispositionedLandmark,
                 chip_id: None,
                 landmark_id: Some(id.to_string()),
                 log_index: Some(example),
+                log_origin: None,
                 detail: detail.clone(),
             });
             out.convicted.insert(*id, detail);
@@ -148,6 +161,7 @@ fn impossible_finding(c: &CrossCheck, both_directions: bool) -> Finding {
         chip_id: None,
         landmark_id: Some(c.measurer.to_string()),
         log_index: Some(c.index),
+        log_origin: None,
         detail: format!(
             "RTT {} ns to landmark {} is below the light-speed minimum {:.0} ns for their registered positions; {whom}",
             c.rtt_ns, c.responder, c.min_rtt_ns

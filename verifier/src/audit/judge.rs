@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use lightcone::{ChipId, LandmarkId, OperatorName};
 use rayon::prelude::*;
 
-use super::aggregate::{counter_rollback, BestBound, CapKey, ChipState, CounterVerdict};
+use super::aggregate::{counter_rollback_named, BestBound, CapKey, ChipState, CounterVerdict};
 use super::certificates::Certificates;
 use super::model::{
     CapReport, ChipReport, ChipStatus, EpochReport, Finding, FindingKind, RegionReport,
@@ -49,6 +49,8 @@ pub struct JudgeContext<'a> {
     pub rules: &'a AuditRules,
     /// The time freshness and silence are judged against, Unix ns.
     pub audit_time_ns: u64,
+    /// Names an entry by its index (origin and index in its log when several are audited).
+    pub entry_name: &'a (dyn Fn(u64) -> String + Sync),
 }
 
 /// Judges one chip: epoch verdicts, status, travel, counter and silence findings.
@@ -65,10 +67,16 @@ pub fn judge_chip(
         chip_id: Some(hex.clone()),
         landmark_id: None,
         log_index: None,
+        log_origin: None,
         detail,
     };
 
-    match counter_rollback(&mut state.counters, cx.rules.clock_skew_ns, faulty) {
+    match counter_rollback_named(
+        &mut state.counters,
+        cx.rules.clock_skew_ns,
+        faulty,
+        cx.entry_name,
+    ) {
         CounterVerdict::Clean => {}
         CounterVerdict::ChipAtFault(why) => {
             findings.push(chip_finding(FindingKind::CounterRollback, why.clone()));
@@ -520,6 +528,7 @@ fn uncorroborated(
         chip_id: Some(chip_hex.to_owned()),
         landmark_id: None,
         log_index: None,
+        log_origin: None,
         detail: format!(
             "epoch starting {start_ns}: the chip's region is {what} operator(s) {}; with up to {} faulty operator(s) that is not enough",
             decisive.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", "),

@@ -58,6 +58,10 @@ pub enum AuditError {
     /// The trust file names no log key, so the checkpoint cannot be checked.
     #[error("the trust file has no [log] verifier_key: the checkpoint cannot be checked")]
     NoLogKey,
+    /// Several logs cannot be audited together as given (two views of one log, `--since`
+    /// with several logs, no trusted key for a log's origin).
+    #[error("{0}")]
+    SeveralLogs(String),
     /// The log failed verification (signature, tree, tiles) or could not be read.
     #[error(transparent)]
     Log(#[from] crate::log::LogError),
@@ -106,14 +110,129 @@ pub fn audit_log(
     reader: &LogReader,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<AuditReport, AuditError> {
+    let key_text = options
+        .trust
+        .log_verifier_key
+        .as_deref()
+        .ok_or(AuditError::NoLogKey)?;
+    let key = VerifierKey::parse(key_text)?;
+    audit_logs(options, &[(reader, key)], progress)
+}
+
+/// Audits several logs together, each `(reader, key)` verified against its own key (its own
+/// checkpoint, its own tree: every judged byte is hashed against the checkpoint of the log it
+/// is in). Chip timelines merge across the logs: counters, nonces and travel are judged over
+/// all of them. A log given twice (the same origin, size and root) is audited once
+/// ([`distinct_logs`]); two different checkpoints of one origin are refused. Findings name
+/// the log (`log_origin`) and the index in it. `options.since` needs exactly one log.
+pub fn audit_logs(
+    options: &AuditOptions<'_>,
+    logs: &[(&LogReader, VerifierKey)],
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<AuditReport, AuditError> {
+    let keep = distinct_logs(&logs.iter().map(|(r, _)| *r).collect::<Vec<_>>())?;
+    let logs: Vec<(&LogReader, &VerifierKey)> = keep
+        .iter()
+        .filter_map(|&i| logs.get(i).map(|(r, k)| (*r, k)))
+        .collect();
+    if logs.is_empty() {
+        return Err(AuditError::SeveralLogs("no log to audit".into()));
+    }
+    if logs.len() > 1 && options.since.is_some() {
+        return Err(AuditError::SeveralLogs(
+            "a previous checkpoint (--since) can be checked only when one log is audited".into(),
+        ));
+    }
     match options.threads {
-        None => audit_here(options, reader, progress),
+        None => audit_here(options, &logs, progress),
         Some(n) => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))
                 .build()
                 .map_err(|e| AuditError::Threads(e.to_string()))?;
-            pool.install(|| audit_here(options, reader, progress))
+            pool.install(|| audit_here(options, &logs, progress))
+        }
+    }
+}
+
+/// The body of a checkpoint note (origin, size, root; no signatures), and its origin.
+fn note_body(note: &[u8]) -> (&[u8], &[u8]) {
+    let body = note
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .and_then(|end| note.get(..end))
+        .unwrap_or(note);
+    let origin = body.split(|&b| b == b'\n').next().unwrap_or(body);
+    (body, origin)
+}
+
+/// Which of `readers` to audit: the same log given twice (one origin, size and root: the same
+/// entries, whatever copy or server they came from) is kept once, at its first place. Two
+/// different checkpoints of one origin are refused: two views of one log, or one log at two
+/// sizes, which would count its entries twice.
+pub fn distinct_logs(readers: &[&LogReader]) -> Result<Vec<usize>, AuditError> {
+    let mut keep: Vec<usize> = Vec::new();
+    for (i, r) in readers.iter().enumerate() {
+        let (body, origin) = note_body(r.checkpoint_note());
+        let mut duplicate = false;
+        for &k in &keep {
+            let Some(kept) = readers.get(k) else { continue };
+            let (kept_body, kept_origin) = note_body(kept.checkpoint_note());
+            if kept_origin != origin {
+                continue;
+            }
+            if kept_body != body {
+                return Err(AuditError::SeveralLogs(format!(
+                    "log {} is given twice with different checkpoints (log {} and log {}): two views of one log, or one log at two sizes; give one copy",
+                    String::from_utf8_lossy(origin),
+                    k + 1,
+                    i + 1
+                )));
+            }
+            duplicate = true;
+        }
+        if !duplicate {
+            keep.push(i);
+        }
+    }
+    Ok(keep)
+}
+
+/// Where each log's entries sit in the one index space of an audit over several logs: log
+/// `k`'s entry `i` has index `offset_k + i`.
+pub struct Provenance {
+    /// (origin, offset, size) in audit order.
+    logs: Vec<(String, u64, u64)>,
+}
+
+impl Provenance {
+    /// The log and its index of the audit-wide index `index`.
+    pub fn locate(&self, index: u64) -> Option<(&str, u64)> {
+        self.logs
+            .iter()
+            .rev()
+            .find(|(_, offset, _)| *offset <= index)
+            .map(|(origin, offset, _)| (origin.as_str(), index - offset))
+    }
+
+    /// An entry's name in findings: its index for one log; `origin#index` for several.
+    pub fn name(&self, index: u64) -> String {
+        match self.locate(index) {
+            Some((origin, i)) if self.logs.len() > 1 => format!("{origin}#{i}"),
+            Some((_, i)) => i.to_string(),
+            None => index.to_string(),
+        }
+    }
+
+    /// Rewrites a finding's audit-wide index to the index in its log, naming the log, when
+    /// several logs are audited (a one-log finding is left as it is).
+    fn localize(&self, f: &mut Finding) {
+        if self.logs.len() < 2 {
+            return;
+        }
+        if let Some((origin, i)) = f.log_index.and_then(|idx| self.locate(idx)) {
+            f.log_origin = Some(origin.to_owned());
+            f.log_index = Some(i);
         }
     }
 }
@@ -127,16 +246,15 @@ pub fn wall_clock_ns() -> u64 {
 
 fn audit_here(
     options: &AuditOptions<'_>,
-    reader: &LogReader,
+    logs: &[(&LogReader, &VerifierKey)],
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<AuditReport, AuditError> {
-    let key_text = options
-        .trust
-        .log_verifier_key
-        .as_deref()
-        .ok_or(AuditError::NoLogKey)?;
-    let key = VerifierKey::parse(key_text)?;
-    let total = reader.size();
+    let mut offsets = Vec::with_capacity(logs.len());
+    let mut total = 0u64;
+    for (reader, _) in logs {
+        offsets.push((*reader, total));
+        total = total.saturating_add(reader.size());
+    }
     let world = options.policy.default_world()?;
     let rules = &options.rules;
     let (audit_time_ns, audit_time_from) = match options.now_ns {
@@ -148,12 +266,24 @@ fn audit_here(
     let mut counts = Counts::default();
     // Re-deriving the tree folds hashes in order, so part of it is serial: it runs beside the
     // certificate pass, which reads the same entries. Nothing is reported unless it succeeds.
-    let (checkpoint, certs) = rayon::join(
-        || verify_log(reader, &key, options.since),
-        || certificates::read_certificates(reader, options.trust, &mut findings, &mut counts),
+    // Each log is verified against its own key; any failure fails the whole audit.
+    let (checkpoints, certs) = rayon::join(
+        || {
+            logs.iter()
+                .map(|(reader, key)| verify_log(reader, key, options.since))
+                .collect::<Result<Vec<_>, _>>()
+        },
+        || certificates::read_certificates_of(&offsets, options.trust, &mut findings, &mut counts),
     );
-    let checkpoint = checkpoint?;
+    let checkpoints = checkpoints?;
     let certs = certs?;
+    let provenance = Provenance {
+        logs: checkpoints
+            .iter()
+            .zip(&offsets)
+            .map(|(c, (_, offset))| (c.origin().to_owned(), *offset, c.size()))
+            .collect(),
+    };
 
     // Measurements dated after the audit time (beyond the clock skew) are refused.
     let check_time = audit_time_ns;
@@ -162,43 +292,73 @@ fn audit_here(
     let mut rejected = 0u64;
     let mut measurements = 0u64;
     let mut accepted = 0u64;
-    let signatures = ingest::read_measurements(
-        reader,
-        &certs,
-        check_time,
-        rules.clock_skew_ns,
-        |outcome| match outcome {
-            Outcome::Skip => {}
-            Outcome::Accepted(a) => {
-                measurements += 1;
-                match agg.accept(&a) {
-                    None => accepted += 1,
-                    Some(f) => {
-                        rejected += 1;
-                        measurement_findings.push(f);
+    let mut signatures = 0u64;
+    // Per log: its newest measurement and how many it holds (a frozen or withheld log among
+    // fresh ones is said, log by log).
+    let mut per_log_latest: Vec<(u64, u64)> = Vec::with_capacity(offsets.len());
+    let mut latest_overall = 0u64;
+    for &(reader, offset) in &offsets {
+        agg.latest_ns = 0;
+        let before = measurements;
+        signatures += ingest::read_measurements(
+            reader,
+            offset,
+            &certs,
+            check_time,
+            rules.clock_skew_ns,
+            |outcome| match outcome {
+                Outcome::Skip => {}
+                Outcome::Accepted(a) => {
+                    measurements += 1;
+                    match agg.accept(&a) {
+                        None => accepted += 1,
+                        Some(f) => {
+                            rejected += 1;
+                            measurement_findings.push(f);
+                        }
                     }
                 }
-            }
-            Outcome::Rejected { finding, chip } => {
-                if finding.kind != FindingKind::MalformedEntry {
-                    measurements += 1;
+                Outcome::Rejected { finding, chip } => {
+                    if finding.kind != FindingKind::MalformedEntry {
+                        measurements += 1;
+                    }
+                    rejected += 1;
+                    agg.reject(chip);
+                    measurement_findings.push(finding);
                 }
-                rejected += 1;
-                agg.reject(chip);
-                measurement_findings.push(finding);
-            }
-        },
-        |done| progress(done, total),
-    )?;
+            },
+            |done| progress(offset.saturating_add(done), total),
+        )?;
+        per_log_latest.push((agg.latest_ns, measurements - before));
+        latest_overall = latest_overall.max(agg.latest_ns);
+    }
+    agg.latest_ns = latest_overall;
     counts.measurements = measurements;
     counts.signatures_verified = signatures;
     counts.rejected += rejected;
     if measurements > 0 {
         findings.extend(stale_log(agg.latest_ns, audit_time_ns, rules.freshness_ns));
     }
+    if per_log_latest.len() > 1 {
+        // With several logs, each log that stopped growing is named, even when the others are
+        // fresh (the overall finding above is only for all of them together).
+        for ((latest, n), (origin, _, _)) in per_log_latest.iter().zip(&provenance.logs) {
+            if *n == 0 || *latest == agg.latest_ns {
+                continue;
+            }
+            if let Some(mut f) = stale_log(*latest, audit_time_ns, rules.freshness_ns) {
+                f.detail = format!("log {origin}: {}", f.detail);
+                f.log_origin = Some(origin.clone());
+                findings.push(f);
+            }
+        }
+    }
 
     let faulty = options.policy.faulty_operators;
-    let integrity = integrity::judge_landmarks(&agg.cross_checks, faulty, &mut findings);
+    let integrity =
+        integrity::judge_landmarks_named(&agg.cross_checks, faulty, &mut findings, &|i| {
+            provenance.name(i)
+        });
     let excluded = excluded_landmarks(&integrity, &certs, rules);
     findings.extend(excluded_findings(&excluded, &agg));
     let conflicting: HashMap<ChipId, Vec<String>> =
@@ -208,6 +368,7 @@ fn audit_here(
         chip_id: Some(id.to_string()),
         landmark_id: None,
         log_index: None,
+        log_origin: None,
         detail: format!(
             "one chip key certified by {} vendor roots ({}): each is trusted for its own chips only",
             vendors.len(),
@@ -225,6 +386,7 @@ fn audit_here(
         world,
         rules,
         audit_time_ns,
+        entry_name: &|i| provenance.name(i),
     };
     let judged: Vec<_> = chip_states
         .into_par_iter()
@@ -278,17 +440,32 @@ fn audit_here(
     measurement_findings.extend(findings);
     let mut findings = measurement_findings.finish();
     findings.sort_by(order);
+    for f in &mut findings {
+        provenance.localize(f);
+    }
 
     let landmarks = landmark_reports(&certs, &agg, &integrity, &excluded);
     let policy = options.policy;
+    let summaries: Vec<LogSummary> = checkpoints
+        .iter()
+        .map(|c| LogSummary {
+            origin: c.origin().to_owned(),
+            size: c.size(),
+            root_hash: crate::log::hash::hash_to_base64(c.root()),
+            witnessed_by: Vec::new(),
+        })
+        .collect();
     Ok(AuditReport {
         audit_time_ns,
         audit_time_from,
-        log: LogSummary {
-            origin: checkpoint.origin().to_owned(),
-            size: checkpoint.size(),
-            root_hash: crate::log::hash::hash_to_base64(checkpoint.root()),
-            witnessed_by: Vec::new(),
+        log: summaries
+            .first()
+            .cloned()
+            .ok_or(AuditError::SeveralLogs("no log".into()))?,
+        logs: if summaries.len() > 1 {
+            summaries
+        } else {
+            Vec::new()
         },
         policy: PolicySummary {
             speed_m_per_s: policy.speed.m_per_s(),
@@ -365,6 +542,7 @@ fn excluded_findings<'a>(
             chip_id: None,
             landmark_id: Some(id.to_string()),
             log_index: None,
+            log_origin: None,
             detail: format!(
                 "{count} chip measurement(s) by this landmark excluded from verdicts: {why}"
             ),
@@ -441,6 +619,7 @@ fn stale_log(latest_ns: u64, audit_time_ns: u64, freshness_ns: u64) -> Option<Fi
         chip_id: None,
         landmark_id: None,
         log_index: None,
+        log_origin: None,
         detail: format!(
             "the newest measurement in the log is {} h older than the audit time, beyond the {} h freshness window: the log has stopped growing or is being withheld, and no chip can be verified from it",
             age_ns / 3_600_000_000_000,

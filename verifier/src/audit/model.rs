@@ -11,8 +11,11 @@ pub struct AuditReport {
     pub audit_time_ns: u64,
     /// Where the audit time came from.
     pub audit_time_from: AuditTimeSource,
-    /// The log that was audited.
+    /// The log that was audited (the first one, when several were audited together).
     pub log: LogSummary,
+    /// Every log audited, when several were audited together (empty for a one-log audit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogSummary>,
     /// The rules that were applied.
     pub policy: PolicySummary,
     /// Counts over every entry.
@@ -349,8 +352,12 @@ pub struct Finding {
     pub chip_id: Option<String>,
     /// The landmark concerned, hex.
     pub landmark_id: Option<String>,
-    /// The log entry concerned.
+    /// The log entry concerned (its index in the log named by `log_origin`).
     pub log_index: Option<u64>,
+    /// The log the entry is in: set only when several logs are audited together (a one-log
+    /// report is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_origin: Option<String>,
     /// A sentence a person can read.
     pub detail: String,
 }

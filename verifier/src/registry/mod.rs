@@ -23,7 +23,7 @@ pub use certfile::{load_device_certificate, load_landmark_certificate};
 pub use error::RegistryError;
 pub use keyfile::{generate_key, read_secret_key, write_secret_key};
 pub use pubfile::{PublicKeyFile, Role};
-pub use trust::{Trust, TrustFile, WitnessPolicy, WitnessesEntry};
+pub use trust::{LogEntries, LogEntry, Trust, TrustFile, WitnessPolicy, WitnessesEntry};
 
 /// The current time in Unix seconds (0 if the clock is before 1970).
 pub fn unix_now_s() -> u64 {

@@ -13,6 +13,13 @@
 //! [log]                       # optional: the log's checkpoint verifier key
 //! verifier_key = "<name>+<hex key id>+<base64>"
 //!
+//! # or, to audit several logs together, one [[log]] per log (instead of [log]); the key's
+//! # name is the log's origin, which picks the key for each audited log:
+//! # [[log]]
+//! # verifier_key = "<origin A>+<hex key id>+<base64>"
+//! # [[log]]
+//! # verifier_key = "<origin B>+<hex key id>+<base64>"
+//!
 //! [witnesses]                 # optional: audits demand `quorum` of these cosignatures
 //! quorum = 2
 //! keys = ["<name>+<hex key id>+<base64(0x04 ‖ key)>", "…"]
@@ -50,9 +57,9 @@ pub struct TrustFile {
     /// Trusted vendor roots, by name.
     #[serde(default, rename = "vendor")]
     pub vendors: Vec<VendorEntry>,
-    /// The log whose checkpoints the auditor trusts.
+    /// The log (`[log]`) or logs (`[[log]]`) whose checkpoints the auditor trusts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log: Option<LogEntry>,
+    pub log: Option<LogEntries>,
     /// X.509 roots of vendor attestation chains (e.g. the NVIDIA Device Identity CA).
     #[serde(default, rename = "x509_root", skip_serializing_if = "Vec::is_empty")]
     pub x509_roots: Vec<X509RootEntry>,
@@ -152,6 +159,26 @@ pub struct LogEntry {
     pub verifier_key: String,
 }
 
+/// `[log]` (one log) or `[[log]]` (several logs, each its own key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LogEntries {
+    /// `[log]`: one log.
+    One(LogEntry),
+    /// `[[log]]`: several logs.
+    Many(Vec<LogEntry>),
+}
+
+impl LogEntries {
+    /// The entries, in file order.
+    pub fn entries(&self) -> &[LogEntry] {
+        match self {
+            LogEntries::One(e) => std::slice::from_ref(e),
+            LogEntries::Many(v) => v,
+        }
+    }
+}
+
 /// Parsed, checked trust roots.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trust {
@@ -159,8 +186,12 @@ pub struct Trust {
     pub registry: PublicKey,
     /// Vendor roots with their names.
     pub vendors: Vec<(String, PublicKey)>,
-    /// The log verifier key string, if any (parse it with the log module).
+    /// The log verifier key string, if any (parse it with the log module): the first of
+    /// [`Trust::log_verifier_keys`].
     pub log_verifier_key: Option<String>,
+    /// Every log verifier key (`[log]` or each `[[log]]`), in file order; a key's name is its
+    /// log's origin.
+    pub log_verifier_keys: Vec<String>,
 }
 
 impl TrustFile {
@@ -182,7 +213,7 @@ impl TrustFile {
                     public_key: hex::encode(key.to_bytes()),
                 })
                 .collect(),
-            log: log_verifier_key.map(|verifier_key| LogEntry { verifier_key }),
+            log: log_verifier_key.map(|verifier_key| LogEntries::One(LogEntry { verifier_key })),
             x509_roots: Vec::new(),
             witnesses: None,
         }
@@ -249,15 +280,26 @@ impl TrustFile {
             }
             vendors.push((v.name.clone(), parse_public_key(&v.public_key, path)?));
         }
-        if let Some(log) = &self.log {
-            crate::log::VerifierKey::parse(&log.verifier_key)
+        let logs = self.log.as_ref().map_or(&[][..], LogEntries::entries);
+        let mut origins: Vec<String> = Vec::with_capacity(logs.len());
+        for log in logs {
+            let key = crate::log::VerifierKey::parse(&log.verifier_key)
                 .map_err(|e| RegistryError::malformed(path, format!("[log] verifier_key: {e}")))?;
+            if origins.iter().any(|o| o == key.name()) {
+                return Err(RegistryError::malformed(
+                    path,
+                    format!("[[log]] `{}` listed twice", key.name()),
+                ));
+            }
+            origins.push(key.name().to_owned());
         }
         self.x509_roots(path)?;
+        let log_verifier_keys: Vec<String> = logs.iter().map(|l| l.verifier_key.clone()).collect();
         Ok(Trust {
             registry,
             vendors,
-            log_verifier_key: self.log.as_ref().map(|l| l.verifier_key.clone()),
+            log_verifier_key: log_verifier_keys.first().cloned(),
+            log_verifier_keys,
         })
     }
 }

@@ -155,6 +155,16 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
         "Log",
         &format!("{} · {} entries", log.origin, log.size),
     );
+    for other in report.logs.iter().skip(1) {
+        fact(
+            &mut h,
+            "Also audited",
+            &format!(
+                "{} · {} entries · root {}",
+                other.origin, other.size, other.root_hash
+            ),
+        );
+    }
     let _ = write!(
         h,
         "<dt>Root hash</dt><dd><code>{}</code></dd>",
@@ -374,7 +384,11 @@ pub fn render_html(report: &AuditReport, world: &World) -> String {
                     h,
                     "<tr><td class=\"n\">{}</td><td class=\"id\">{}</td>\
                      <td class=\"id\">{}</td><td>{}</td></tr>",
-                    f.log_index.map(|i| i.to_string()).unwrap_or_default(),
+                    match (f.log_index, &f.log_origin) {
+                        (Some(i), Some(origin)) => escape(&format!("{origin}#{i}")),
+                        (Some(i), None) => i.to_string(),
+                        _ => String::new(),
+                    },
                     f.chip_id.as_deref().map(chip_link).unwrap_or_default(),
                     f.landmark_id
                         .as_deref()

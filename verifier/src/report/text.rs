@@ -51,8 +51,18 @@ pub fn summary(report: &AuditReport) -> String {
     line(o, "", "");
     stale_log_banner(o, report);
     let log = &report.log;
-    line(o, "log", &format!("{} · {} entries", log.origin, log.size));
-    line(o, "root", &log.root_hash);
+    if report.logs.is_empty() {
+        line(o, "log", &format!("{} · {} entries", log.origin, log.size));
+        line(o, "root", &log.root_hash);
+    } else {
+        for l in &report.logs {
+            line(
+                o,
+                "log",
+                &format!("{} · {} entries · root {}", l.origin, l.size, l.root_hash),
+            );
+        }
+    }
     if !log.witnessed_by.is_empty() {
         line(o, "witnesses", &log.witnessed_by.join(", "));
     }
@@ -241,8 +251,10 @@ pub fn summary(report: &AuditReport) -> String {
             );
             for f in list.iter().take(TEXT_FINDINGS_PER_KIND) {
                 let mut who = Vec::new();
-                if let Some(i) = f.log_index {
-                    who.push(format!("entry {i}"));
+                match (f.log_index, &f.log_origin) {
+                    (Some(i), Some(origin)) => who.push(format!("entry {origin}#{i}")),
+                    (Some(i), None) => who.push(format!("entry {i}")),
+                    _ => {}
                 }
                 if let Some(id) = &f.chip_id {
                     who.push(format!("chip {id}"));
