@@ -2,6 +2,8 @@
 //! processes that are always killed (never left behind) and never waited on without a timeout.
 #![allow(dead_code)]
 
+pub mod witnesses;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
