@@ -91,7 +91,8 @@ mod tests {
         /// r, s set to edge values: ring and the core give the same verdict on each.
         #[test]
         fn ring_and_the_core_agree_on_altered_p384_signatures(
-            secret in 1u8..=255,
+            // [0xff; 48] is above the group order, not a key: 1..=254 are all keys.
+            secret in 1u8..=254,
             at in 0usize..96,
             value in any::<u8>(),
         ) {
