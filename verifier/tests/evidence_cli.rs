@@ -211,7 +211,8 @@ fn roots_from_a_trust_file() {
         "CN=Other Root,O=lightcone",
         evidence_support::ca_exts(None),
     )
-    .sign(&evidence_support::key(0x61), &evidence_support::key(0x61));
+    .sign(&evidence_support::key(0x61), &evidence_support::key(0x61))
+    .unwrap();
     let other_pem = dir.path().join("other.pem");
     std::fs::write(
         &other_pem,

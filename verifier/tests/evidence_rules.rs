@@ -128,14 +128,14 @@ fn path_length_constraints_hold() {
     );
     let mut leaf = s.leaf.clone();
     leaf.issuer = "CN=Test ICA 2,O=lightcone".into();
-    let root = s.root.sign(&s.root_key, &s.root_key);
+    let root = s.root.sign(&s.root_key, &s.root_key).unwrap();
     let mut root_spec_2 = s.root.clone();
     root_spec_2.extensions = ca_exts(None);
-    let root_open = root_spec_2.sign(&s.root_key, &s.root_key);
+    let root_open = root_spec_2.sign(&s.root_key, &s.root_key).unwrap();
     let chain = vec![
-        leaf.sign(&s.leaf_key, &k2),
-        ca2.sign(&k2, &s.ca_key),
-        s.ca.sign(&s.ca_key, &s.root_key),
+        leaf.sign(&s.leaf_key, &k2).unwrap(),
+        ca2.sign(&k2, &s.ca_key).unwrap(),
+        s.ca.sign(&s.ca_key, &s.root_key).unwrap(),
     ];
     assert_eq!(
         verify_chain(&chain, &root_open, AT).map(|_| ()),
@@ -151,7 +151,7 @@ fn path_length_constraints_hold() {
     let chain_ok = vec![
         chain[0].clone(),
         chain[1].clone(),
-        open_ca.sign(&s.ca_key, &s.root_key),
+        open_ca.sign(&s.ca_key, &s.root_key).unwrap(),
     ];
     assert!(verify_chain(&chain_ok, &root_open, AT).is_ok());
     // Under the original root (pathLen 1) the same chain is one CA too deep: two sit below it.
@@ -260,19 +260,22 @@ fn names_and_signatures_must_link() {
     // The leaf names another issuer.
     let mut leaf = s.leaf.clone();
     leaf.issuer = "CN=Someone Else,O=lightcone".into();
-    let bad = vec![leaf.sign(&s.leaf_key, &s.ca_key), chain[1].clone()];
+    let bad = vec![leaf.sign(&s.leaf_key, &s.ca_key).unwrap(), chain[1].clone()];
     assert_eq!(
         verify_chain(&bad, &root, AT).map(|_| ()),
         Err(ChainError::IssuerMismatch(0))
     );
     // The right name, the wrong key.
-    let bad = vec![s.leaf.sign(&s.leaf_key, &s.root_key), chain[1].clone()];
+    let bad = vec![
+        s.leaf.sign(&s.leaf_key, &s.root_key).unwrap(),
+        chain[1].clone(),
+    ];
     assert_eq!(
         verify_chain(&bad, &root, AT).map(|_| ()),
         Err(ChainError::BadSignature(0))
     );
     // A root with the right name and another key.
-    let impostor = s.root.sign(&key(0x66), &key(0x66));
+    let impostor = s.root.sign(&key(0x66), &key(0x66)).unwrap();
     assert!(matches!(
         verify_chain(&chain, &impostor, AT),
         Err(ChainError::UntrustedRoot(_))
@@ -281,7 +284,7 @@ fn names_and_signatures_must_link() {
     let mut other = s.root.clone();
     other.subject = "CN=Other Root,O=lightcone".into();
     other.issuer = other.subject.clone();
-    let other = other.sign(&s.root_key, &s.root_key);
+    let other = other.sign(&s.root_key, &s.root_key).unwrap();
     assert!(matches!(
         verify_chain(&chain, &other, AT),
         Err(ChainError::UntrustedRoot(_))
@@ -290,7 +293,7 @@ fn names_and_signatures_must_link() {
     let mut v1 = s.leaf.clone();
     v1.version = x509_cert::Version::V1;
     v1.extensions = vec![];
-    let bad = vec![v1.sign(&s.leaf_key, &s.ca_key), chain[1].clone()];
+    let bad = vec![v1.sign(&s.leaf_key, &s.ca_key).unwrap(), chain[1].clone()];
     assert_eq!(
         verify_chain(&bad, &root, AT).map(|_| ()),
         Err(ChainError::NotV3(0))
