@@ -8,6 +8,7 @@
 //! trust file names it. It answers at once unless given a floor ([`SimulatedGpu::with_floor`]),
 //! the minimum time a real GPU takes, which it then never beats.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use lightcone::evidence::spdm::{
@@ -19,8 +20,9 @@ use rand_core::{OsRng, RngCore as _};
 use sha2::{Digest as _, Sha384};
 
 use super::responder::{SpdmResponder, SpdmResponderError};
-use super::synthetic::{SyntheticChain, SyntheticError};
+use super::synthetic::{to_pem, SyntheticChain, SyntheticError};
 use super::x509::Cert;
+use super::EvidenceError;
 
 /// Measurement blocks in a simulated report, as in the H100 sample.
 pub const SIMULATED_BLOCKS: u8 = 64;
@@ -181,6 +183,98 @@ impl SimulatedGpu {
     }
 }
 
+/// The simulated GPU's secret attestation key file in its directory (hex, mode 0600).
+pub const SIM_KEY: &str = "gpu.key";
+/// Its chain, PEM, leaf first, without the root.
+pub const SIM_CHAIN: &str = "chain.pem";
+/// The root its chain ends at, PEM.
+pub const SIM_ROOT: &str = "root.pem";
+/// A `[[x509_root]]` entry naming that root, to paste into a landmark's trust file.
+pub const SIM_TRUST_SNIPPET: &str = "x509_root.toml";
+
+fn format_err(path: &Path, why: impl std::fmt::Display) -> EvidenceError {
+    EvidenceError::Format {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    }
+}
+
+fn write_new(path: &Path, contents: &[u8], secret: bool) -> Result<(), EvidenceError> {
+    let io = |source| EvidenceError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if secret {
+        crate::secret_file::create(path, contents).map_err(io)
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, contents))
+            .map_err(io)
+    }
+}
+
+impl SimulatedGpu {
+    /// Writes the GPU's files into `dir` (created; existing files are never overwritten):
+    /// [`SIM_KEY`], [`SIM_CHAIN`], [`SIM_ROOT`] and [`SIM_TRUST_SNIPPET`] (`[[x509_root]]` named
+    /// `root_name`). The root's and intermediate's keys are not kept.
+    pub fn store(&self, dir: &Path, root_name: &str) -> Result<(), EvidenceError> {
+        std::fs::create_dir_all(dir).map_err(|source| EvidenceError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let root = self
+            .root
+            .as_ref()
+            .ok_or_else(|| format_err(dir, "this simulated GPU has no root to store"))?;
+        let pem = |certs: &[Cert]| to_pem(certs).map_err(|e| format_err(dir, e));
+        let root_pem = pem(std::slice::from_ref(root))?;
+        let snippet = format!(
+            "[[x509_root]]\nname = {name:?}\nsha256 = \"{sha}\"\ncertificate = \"\"\"\n{root_pem}\"\"\"\n",
+            name = root_name,
+            sha = root.fingerprint(),
+        );
+        let key_hex = zeroize::Zeroizing::new(hex::encode(self.key.to_bytes()));
+        write_new(&dir.join(SIM_KEY), key_hex.as_bytes(), true)?;
+        write_new(&dir.join(SIM_CHAIN), pem(&self.chain)?.as_bytes(), false)?;
+        write_new(&dir.join(SIM_ROOT), root_pem.as_bytes(), false)?;
+        write_new(&dir.join(SIM_TRUST_SNIPPET), snippet.as_bytes(), false)
+    }
+
+    /// Loads a simulated GPU that [`SimulatedGpu::store`] wrote, named `name`; refuses a key
+    /// that is not the chain's leaf key.
+    pub fn load(dir: &Path, name: &str) -> Result<Self, EvidenceError> {
+        let key_path = dir.join(SIM_KEY);
+        let text = crate::bounded_file::read_to_string(
+            &key_path,
+            1024,
+            crate::bounded_file::Links::Follow,
+        )
+        .map_err(|source| EvidenceError::Io {
+            path: key_path.clone(),
+            source,
+        })?;
+        let secret = zeroize::Zeroizing::new(
+            hex::decode(text.trim()).map_err(|e| format_err(&key_path, format!("not hex: {e}")))?,
+        );
+        let key = SigningKey::from_slice(&secret)
+            .map_err(|_| format_err(&key_path, "not a P-384 secret key"))?;
+        let chain_path = dir.join(SIM_CHAIN);
+        let chain = super::read_pem_certs(&chain_path)?;
+        let leaf = chain
+            .first()
+            .ok_or_else(|| format_err(&chain_path, "no certificate"))?;
+        let leaf_key = super::x509::p384_key_of(leaf, 0).map_err(|e| format_err(&chain_path, e))?;
+        if leaf_key.to_sec1().as_slice() != key.verifying_key().to_encoded_point(false).as_bytes() {
+            return Err(format_err(&key_path, "the key is not the chain's leaf key"));
+        }
+        let root = super::read_root(&dir.join(SIM_ROOT)).ok();
+        Ok(SimulatedGpu::from_parts(name, key, chain, root))
+    }
+}
+
 impl SpdmResponder for SimulatedGpu {
     fn measure(&mut self, nonce: &[u8; NONCE_LEN]) -> Result<Vec<u8>, SpdmResponderError> {
         let started = Instant::now();
@@ -245,6 +339,30 @@ mod tests {
         // Without a floor it does not sleep: far below 30 ms even on a loaded machine is not
         // guaranteed, so only the floor's lower bound is asserted above.
         assert_eq!(SimulatedGpu::generate("x").unwrap().floor, Duration::ZERO);
+    }
+
+    #[test]
+    fn stored_and_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let gpu = SimulatedGpu::generate("sim-4").unwrap();
+        gpu.store(dir.path(), "sim-root").unwrap();
+        let mut again = SimulatedGpu::load(dir.path(), "sim-4").unwrap();
+        assert_eq!(again.chain_der(), gpu.chain_der());
+        let report = again.measure(&[5; 32]).unwrap();
+        let root = again.root().unwrap().clone();
+        assert!(check_spdm_report(&report, again.chain(), &root, Some(&[5; 32]), NOW).valid);
+        let snippet = std::fs::read_to_string(dir.path().join(SIM_TRUST_SNIPPET)).unwrap();
+        assert!(snippet.contains(&root.fingerprint()));
+        // Never overwritten; a key that is not the leaf's is refused.
+        assert!(gpu.store(dir.path(), "sim-root").is_err());
+        let other = tempfile::tempdir().unwrap();
+        SimulatedGpu::generate("sim-5")
+            .unwrap()
+            .store(other.path(), "r")
+            .unwrap();
+        std::fs::copy(other.path().join(SIM_KEY), dir.path().join("other.key")).unwrap();
+        std::fs::rename(dir.path().join("other.key"), dir.path().join(SIM_KEY)).unwrap();
+        assert!(SimulatedGpu::load(dir.path(), "sim-4").is_err());
     }
 
     #[test]

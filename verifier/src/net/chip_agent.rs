@@ -271,13 +271,7 @@ impl<S: Signer + Send + 'static, C: MonotonicCounter + Send + 'static> ChipAgent
             .stack_size(256 * 1024)
             .spawn(move || self.serve(&flag))
             .map_err(|e| NetError::io("spawning the chip agent thread", e))?;
-        Ok(AgentHandle {
-            addr,
-            chip_id,
-            counters,
-            stop,
-            thread: Some(thread),
-        })
+        Ok(AgentHandle::new(addr, chip_id, counters, stop, thread))
     }
 }
 
@@ -292,6 +286,23 @@ pub struct AgentHandle {
 }
 
 impl AgentHandle {
+    /// The handle of an agent running on `thread`, which stops when `stop` is set.
+    pub(crate) fn new(
+        addr: SocketAddr,
+        chip_id: ChipId,
+        counters: Arc<AgentCounters>,
+        stop: Arc<AtomicBool>,
+        thread: JoinHandle<()>,
+    ) -> Self {
+        AgentHandle {
+            addr,
+            chip_id,
+            counters,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
     /// Where the agent listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr

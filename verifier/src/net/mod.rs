@@ -14,6 +14,7 @@
 //! - [`logbook`]: a landmark's appends to the transparency log (certificates, then measurements).
 //! - [`discard`]: why a datagram was dropped, and counters of each reason.
 //! - [`rate`]: a chip agent's rate limits, per source and in all.
+//! - [`spdm_datagram`], [`spdm_agent`]: rounds answered with a GPU's SPDM evidence.
 
 pub mod chip_agent;
 pub mod datagram;
@@ -24,6 +25,8 @@ pub mod logbook;
 pub mod probe;
 pub mod rate;
 pub mod relay;
+pub mod spdm_agent;
+pub mod spdm_datagram;
 pub mod submit;
 
 pub use chip_agent::{AgentCounters, AgentHandle, ChipAgent};
@@ -34,6 +37,8 @@ pub use logbook::{probe_records, LogSink, Logbook};
 pub use probe::{ProbeConfig, ProbeReport, Prober};
 pub use rate::RateLimits;
 pub use relay::{Relay, RelayConfig, RelayLimits, RouteSpec};
+pub use spdm_agent::SpdmAgent;
+pub use spdm_datagram::{SpdmDatagram, SpdmDatagramError};
 pub use submit::{LandmarkAdmission, Submitter};
 
 /// Whether a receive error only means nothing arrived before the socket's read timeout (or a
