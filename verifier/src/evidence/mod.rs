@@ -10,11 +10,13 @@
 use lightcone::evidence::spdm::{SpdmEvidence, NONCE_LEN};
 use std::path::{Path, PathBuf};
 
+pub mod nvidia;
 pub mod responder;
 pub mod simulated;
 pub mod synthetic;
 pub mod x509;
 
+pub use nvidia::NvidiaGpu;
 pub use responder::{SpdmResponder, SpdmResponderError};
 pub use simulated::SimulatedGpu;
 
@@ -32,6 +34,10 @@ pub enum EvidenceError {
         /// Why.
         source: std::io::Error,
     },
+    /// No NVIDIA GPU can be asked for a report here (no driver, no GPU at that index, a driver
+    /// without confidential computing attestation).
+    #[error("no usable NVIDIA GPU: {0}")]
+    NoGpu(String),
     /// A file is not in the format it should be (hex report, PEM certificates, hex nonce).
     #[error("{path}: {why}")]
     Format {
