@@ -43,7 +43,7 @@ pub use ids::{ChipId, IssuerId, LandmarkId, PublicKey};
 pub use landmark::Landmark;
 pub use message::{Challenge, Measurement, Nonce, Response};
 pub use position::{Latitude, Longitude, Position};
-pub use record::LogRecord;
+pub use record::{LogEntry, LogRecord};
 pub use responder::{MonotonicCounter, RamCounter, Responder};
 pub use signed::Signed;
 pub use signing::{Ed25519Signer, Signature, Signer, PROTOCOL_VERSION};

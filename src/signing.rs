@@ -29,6 +29,10 @@ pub mod domain {
     pub const DEVICE_CERTIFICATE: &[u8] = b"lightcone/v3/device-certificate\0";
     /// The registry's signature over a landmark certificate.
     pub const LANDMARK_CERTIFICATE: &[u8] = b"lightcone/v3/landmark-certificate\0";
+    /// A landmark's signature over a measurement answered with SPDM evidence.
+    pub const SPDM_MEASUREMENT: &[u8] = b"lightcone/v3/spdm-measurement\0";
+    /// The registry's signature over a GPU model's timing endorsement.
+    pub const MODEL_ENDORSEMENT: &[u8] = b"lightcone/v3/model-endorsement\0";
 }
 
 /// Largest signed body in the protocol plus its domain prefix; messages are assembled on the

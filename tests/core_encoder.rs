@@ -7,20 +7,24 @@
 use std::fmt::Debug;
 
 use lightcone::cert::{DeviceCertificateBody, LandmarkCertificateBody};
+use lightcone::evidence::{
+    GpuChain, LeafCnPrefix, ModelEndorsement, ModelEndorsementBody, SpdmMeasurement,
+    SpdmMeasurementBody,
+};
 use lightcone::message::{MeasurementBody, ResponseBody};
 use lightcone::signed::{SignatureForm, SignedBody};
 use lightcone::wire::Bytes;
 use lightcone::{
     AnyPublicKey, AnySignature, Challenge, ChipId, DeviceCertificate, Error, IssuerId,
-    LandmarkCertificate, LandmarkId, Latitude, LogRecord, Longitude, Measurement, ModelName, Nonce,
-    OperatorName, Position, PublicKey, Response, ResponseTiming, Signature, Signed, Validity, Wire,
-    PROTOCOL_VERSION,
+    LandmarkCertificate, LandmarkId, Latitude, LogEntry, LogRecord, Longitude, Measurement,
+    ModelName, Nonce, OperatorName, Position, PublicKey, Response, ResponseTiming, Signature,
+    Signed, Validity, Wire, PROTOCOL_VERSION,
 };
 use proptest::prelude::*;
 
 /// postcard's encoding of `value`.
 fn postcard_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    let mut buf = vec![0u8; 1024];
+    let mut buf = vec![0u8; 4096];
     let len = postcard::to_slice(value, &mut buf).unwrap().len();
     buf.truncate(len);
     buf
@@ -248,12 +252,90 @@ fn landmark_certificate() -> impl Strategy<Value = LandmarkCertificate> {
         )
 }
 
+fn model_endorsement() -> impl Strategy<Value = ModelEndorsement> {
+    (
+        (
+            version(),
+            any::<[u8; 16]>(),
+            "[ -~]{1,16}",
+            any::<[u8; 32]>(),
+        ),
+        "[ -~]{1,32}",
+        (uint64(), uint64(), uint32()),
+        validity(),
+        signature(),
+    )
+        .prop_map(
+            |((version, issuer, model, root), prefix, timing, validity, signature)| Signed {
+                body: ModelEndorsementBody {
+                    version,
+                    issuer: IssuerId::from(issuer),
+                    model: ModelName::new(&model).unwrap(),
+                    x509_root: Bytes(root),
+                    leaf_cn_prefix: LeafCnPrefix::new(&prefix).unwrap(),
+                    timing: ResponseTiming {
+                        min_response_ns: timing.0,
+                        max_processing_ns: timing.1,
+                        clock_tolerance_ppm: timing.2,
+                    },
+                    validity,
+                },
+                signature,
+            },
+        )
+}
+
+fn spdm_body() -> impl Strategy<Value = SpdmMeasurementBody> {
+    (
+        version(),
+        challenge(),
+        any::<[u8; 32]>(),
+        uint64(),
+        uint64(),
+    )
+        .prop_map(
+            |(version, challenge, digest, rtt_ns, sent_at_ns)| SpdmMeasurementBody {
+                version,
+                challenge,
+                report_sha256: Bytes(digest),
+                rtt_ns,
+                sent_at_ns,
+            },
+        )
+}
+
 fn log_record() -> impl Strategy<Value = LogRecord> {
     prop_oneof![
         device_certificate().prop_map(LogRecord::DeviceCertificate),
         landmark_certificate().prop_map(LogRecord::LandmarkCertificate),
         measurement().prop_map(LogRecord::Measurement),
+        model_endorsement().prop_map(LogRecord::ModelEndorsement),
     ]
+}
+
+/// A borrowed entry's encoding: the tag, then postcard's bytes of the record.
+fn check_borrowed_entry(
+    entry: &LogEntry<'_>,
+    tag: u8,
+    record: Vec<u8>,
+) -> Result<(), TestCaseError> {
+    let mut expected = vec![tag];
+    expected.extend_from_slice(&record);
+    let mut buf = vec![0u8; expected.len() + 16];
+    prop_assert_eq!(
+        entry.encode(&mut buf).map(<[u8]>::to_vec),
+        Ok(expected.clone())
+    );
+    for short in 0..expected.len() {
+        prop_assert_eq!(
+            entry.encode(&mut buf[..short]).map(<[u8]>::len),
+            Err(Error::BufferTooSmall)
+        );
+    }
+    #[cfg(feature = "std")]
+    prop_assert_eq!(entry.to_vec(), expected.clone());
+    prop_assert_eq!(LogEntry::decode(&expected), Ok(*entry));
+    Ok(())
 }
 
 proptest! {
@@ -294,7 +376,38 @@ proptest! {
             LogRecord::DeviceCertificate(c) => c.body.version,
             LogRecord::LandmarkCertificate(c) => c.body.version,
             LogRecord::Measurement(m) => m.body.version,
+            LogRecord::ModelEndorsement(e) => e.body.version,
         };
         check_wire(&value, version)?;
+        if version == PROTOCOL_VERSION {
+            let entry = LogEntry::from(value);
+            let mut buf = [0u8; LogRecord::MAX_SIZE];
+            prop_assert_eq!(LogEntry::decode(entry.encode(&mut buf).unwrap()), Ok(entry));
+        }
+    }
+
+    #[test]
+    fn model_endorsements_encode_as_postcard(value in model_endorsement()) {
+        check_wire(&value, value.body.version)?;
+        check_signed(&value)?;
+    }
+
+    #[test]
+    fn spdm_measurements_encode_as_postcard(
+        mut body in spdm_body(),
+        signature in signature(),
+        report in proptest::collection::vec(any::<u8>(), 1..600),
+    ) {
+        body.version = PROTOCOL_VERSION;
+        let spdm = SpdmMeasurement { measurement: Signed { body, signature }, report: &report };
+        let postcard = postcard_bytes(&spdm);
+        check_borrowed_entry(&LogEntry::Spdm(spdm), 5, postcard)?;
+    }
+
+    #[test]
+    fn gpu_chains_encode_as_postcard(chain in proptest::collection::vec(any::<u8>(), 1..600)) {
+        let record = GpuChain::new(&chain).unwrap();
+        let postcard = postcard_bytes(&record);
+        check_borrowed_entry(&LogEntry::GpuChain(record), 4, postcard)?;
     }
 }

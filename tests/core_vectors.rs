@@ -7,8 +7,10 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{encode, p256_key, p384_key, round, round_with, Round};
-use lightcone::{AnyPublicKey, ChipId, LandmarkId, LogRecord, Signer};
+use common::{encode, encode_entry, p256_key, p384_key, round, round_with, spdm_round, Round};
+use lightcone::evidence::spdm::challenge_nonce;
+use lightcone::evidence::{gpu_chip_id, GpuChain};
+use lightcone::{AnyPublicKey, ChipId, LandmarkId, LogEntry, LogRecord, Signer};
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/core.txt");
 
@@ -62,7 +64,58 @@ fn generate() -> String {
         "seed 9 ecdsa-p256-sha256",
         &round_with(9, p256_key(9)),
     );
+    spdm_section(&mut out, 11);
     out
+}
+
+/// A round answered with SPDM evidence: the registry's model endorsement, a GPU chain record,
+/// the GPU's report over the challenge's derived nonce and the landmark's measurement entry.
+fn spdm_section(out: &mut String, s: u8) {
+    let r = spdm_round(s);
+    writeln!(out, "\n[seed {s} spdm-evidence]").unwrap();
+    writeln!(
+        out,
+        "# GPU P-384 key as in the ecdsa-p384 section; the endorsement's root hash is 32 x 7e;"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "# the chain record carries 5 placeholder bytes (the core does not parse X.509)."
+    )
+    .unwrap();
+    let chain = GpuChain::new(&r.chain_der).unwrap();
+    let fields: Vec<(&str, Vec<u8>)> = vec![
+        ("gpu_public_key", r.gpu_key.to_sec1().to_vec()),
+        ("gpu_chip_id", gpu_chip_id(&r.gpu_key).to_bytes().to_vec()),
+        ("challenge", encode(&r.challenge)),
+        (
+            "spdm_nonce",
+            challenge_nonce(&r.challenge).unwrap().to_vec(),
+        ),
+        ("spdm_report", r.report.clone()),
+        ("model_endorsement", encode(&r.endorsement)),
+        (
+            "log_record_model_endorsement",
+            encode(&LogRecord::ModelEndorsement(r.endorsement)),
+        ),
+        (
+            "log_entry_gpu_chain",
+            encode_entry(&LogEntry::GpuChain(chain)),
+        ),
+        (
+            "log_entry_spdm_measurement",
+            encode_entry(&LogEntry::Spdm(r.measurement())),
+        ),
+    ];
+    for (name, bytes) in fields {
+        writeln!(
+            out,
+            "{name} ({} bytes) = {}",
+            bytes.len(),
+            hex::encode(bytes)
+        )
+        .unwrap();
+    }
 }
 
 fn section<C: Signer>(out: &mut String, name: &str, r: &Round<C>) {

@@ -3,8 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use lightcone::evidence::ModelEndorsement;
 use lightcone::{
-    Challenge, DeviceCertificate, LandmarkCertificate, LogRecord, Measurement, Response, Wire,
+    Challenge, DeviceCertificate, LandmarkCertificate, LogEntry, LogRecord, Measurement, Response,
+    Wire,
 };
 
 fn roundtrip<T: Wire>(data: &[u8]) {
@@ -21,4 +23,8 @@ fuzz_target!(|data: &[u8]| {
     roundtrip::<DeviceCertificate>(data);
     roundtrip::<LandmarkCertificate>(data);
     roundtrip::<LogRecord>(data);
+    roundtrip::<ModelEndorsement>(data);
+    if let Ok(entry) = LogEntry::decode(data) {
+        assert_eq!(entry.to_vec(), data, "decoded entry re-encodes differently");
+    }
 });

@@ -469,6 +469,39 @@ pub fn encode_unsigned_measurements<'b>(
     Ok(written)
 }
 
+/// Answers `request` as an SPDM responder holding a P-384 attestation key in `signer` (a
+/// simulated GPU, a test, a Caliptra-style engine): writes the whole report, `request ‖
+/// MEASUREMENTS response` with its signature, into `out` and returns it. The signature is ECDSA
+/// P-384 with SHA-384 over `request ‖ unsigned response`, the transcript of
+/// [`SpdmEvidence::transcript_digest`]. `UnsupportedAlgorithm` if `signer` is not P-384;
+/// otherwise as [`encode_unsigned_measurements`].
+pub fn answer_measurements<'b, S: crate::signing::Signer + ?Sized>(
+    signer: &mut S,
+    request: &GetMeasurements,
+    blocks: &[MeasurementBlock<'_>],
+    responder_nonce: &[u8; NONCE_LEN],
+    opaque: &[u8],
+    out: &'b mut [u8],
+) -> Result<&'b [u8], Error> {
+    let (head, tail) = out
+        .split_at_mut_checked(GET_MEASUREMENTS_LEN)
+        .ok_or(Error::BufferTooSmall)?;
+    head.copy_from_slice(request.as_bytes());
+    let unsigned_len =
+        encode_unsigned_measurements(request, blocks, responder_nonce, opaque, tail)?.len();
+    let signed_len = GET_MEASUREMENTS_LEN + unsigned_len;
+    let transcript = out.get(..signed_len).ok_or(Error::BufferTooSmall)?;
+    let signature = match signer.try_sign(transcript)?.into() {
+        crate::algorithm::AnySignature::P384(bytes) => bytes.0,
+        _ => return Err(Error::UnsupportedAlgorithm),
+    };
+    let end = signed_len + P384_SIGNATURE_LEN;
+    out.get_mut(signed_len..end)
+        .ok_or(Error::BufferTooSmall)?
+        .copy_from_slice(&signature);
+    out.get(..end).ok_or(Error::BufferTooSmall)
+}
+
 /// A request and its response: one SPDM measurement report, parsed, not yet verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpdmEvidence<'a> {

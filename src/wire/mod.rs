@@ -77,6 +77,21 @@ pub(crate) fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
     Ok(value)
 }
 
+/// As [`decode_canonical`], for a value that borrows from `bytes` (a record holding a
+/// variable-sized report): decoding copies nothing and allocates nothing.
+pub(crate) fn decode_canonical_borrowed<'a, T: Serialize + Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Result<T, Error> {
+    let (value, rest) = postcard::take_from_bytes::<T>(bytes).map_err(|_| Error::Malformed)?;
+    if !rest.is_empty() {
+        return Err(Error::TrailingBytes);
+    }
+    if !encodes_to(&value, bytes) {
+        return Err(Error::NonCanonical);
+    }
+    Ok(value)
+}
+
 /// Whether `value` encodes to exactly `expected`, checked without a buffer.
 pub(crate) fn encodes_to<T: Serialize + ?Sized>(value: &T, expected: &[u8]) -> bool {
     let mut compare = Compare::new(expected);

@@ -129,3 +129,112 @@ pub fn encode<T: Wire>(value: &T) -> Vec<u8> {
     buf.truncate(len);
     buf
 }
+
+/// One round answered with SPDM evidence, from seed `s`: the registry (`s + 1`) endorses the
+/// GPU model, the landmark (`s + 3`) challenges a GPU whose P-384 attestation key is
+/// [`p384_key`]`(s)`, the GPU answers `GET_MEASUREMENTS` over the challenge's derived nonce, and
+/// the landmark signs the measurement.
+pub struct SpdmRound {
+    pub registry: SigningKey,
+    pub gpu: p384::ecdsa::SigningKey,
+    pub gpu_key: lightcone::ecdsa::P384PublicKey,
+    pub landmark_key: SigningKey,
+    pub landmark_cert: LandmarkCertificate,
+    pub endorsement: lightcone::evidence::ModelEndorsement,
+    pub challenge: Challenge,
+    pub report: Vec<u8>,
+    pub chain_der: Vec<u8>,
+}
+
+/// The SHA-256 the fixture endorsement names as the GPUs' X.509 root.
+pub const FIXTURE_ROOT_SHA256: [u8; 32] = [0x7e; 32];
+
+/// A GPU's SPDM report for `nonce`: two measurement blocks, a fixed responder nonce.
+pub fn gpu_report(gpu: &mut p384::ecdsa::SigningKey, nonce: [u8; 32]) -> Vec<u8> {
+    use lightcone::evidence::spdm::{answer_measurements, GetMeasurements, MeasurementBlock};
+    let request = GetMeasurements::new(0xff, nonce, 0).unwrap();
+    let blocks = [
+        MeasurementBlock {
+            index: 1,
+            value_type: 0x01,
+            value: &[0xaa; 48],
+        },
+        MeasurementBlock {
+            index: 2,
+            value_type: 0x02,
+            value: &[0xbb; 48],
+        },
+    ];
+    let mut out = [0u8; 1024];
+    answer_measurements(gpu, &request, &blocks, &[0xc3; 32], b"kat", &mut out)
+        .unwrap()
+        .to_vec()
+}
+
+pub fn spdm_round(s: u8) -> SpdmRound {
+    use lightcone::evidence::spdm::challenge_nonce;
+    use lightcone::evidence::{gpu_chip_id, LeafCnPrefix, ModelEndorsement};
+    let Round {
+        mut registry,
+        landmark_key,
+        landmark_cert,
+        ..
+    } = round(s);
+    let mut gpu = p384_key(s);
+    let gpu_key = lightcone::ecdsa::P384PublicKey::from_sec1(
+        gpu.verifying_key().to_encoded_point(false).as_bytes(),
+    )
+    .unwrap();
+    let endorsement = ModelEndorsement::issue(
+        &mut registry,
+        ModelName::new("H100").unwrap(),
+        FIXTURE_ROOT_SHA256,
+        LeafCnPrefix::new("GH100").unwrap(),
+        ResponseTiming::minimum_only(1_500_000),
+        validity(),
+    )
+    .unwrap();
+    let landmark = Landmark::new(landmark_key.clone());
+    let mut rng = ChaCha20Rng::from_seed([s; 32]);
+    let challenge = landmark.challenge(gpu_chip_id(&gpu_key), &mut rng).unwrap();
+    let report = gpu_report(&mut gpu, challenge_nonce(&challenge).unwrap());
+    SpdmRound {
+        registry,
+        gpu,
+        gpu_key,
+        landmark_key,
+        landmark_cert,
+        endorsement,
+        challenge,
+        report,
+        // The core carries a chain as bytes; its X.509 meaning is the verifier's to check.
+        chain_der: vec![0x30, 0x03, 0x02, 0x01, s],
+    }
+}
+
+impl SpdmRound {
+    /// The landmark's signed measurement of this round, timed at 2 ms.
+    pub fn measurement(&self) -> lightcone::evidence::SpdmMeasurement<'_> {
+        let mut landmark = self.landmark_key.clone();
+        lightcone::evidence::SpdmMeasurement::sign(
+            &mut landmark,
+            self.challenge,
+            &self.report,
+            2_000_000,
+            NOW_S * 1_000_000_000,
+        )
+        .unwrap()
+    }
+
+    pub fn verified_landmark(&self) -> Verified<LandmarkCertificate> {
+        self.landmark_cert
+            .verify(&self.registry.public_key(), NOW_S)
+            .unwrap()
+    }
+}
+
+/// Any log entry's encoding (without the `std` feature's `to_vec`).
+pub fn encode_entry(entry: &lightcone::LogEntry<'_>) -> Vec<u8> {
+    let mut buf = vec![0u8; 64 * 1024];
+    entry.encode(&mut buf).unwrap().to_vec()
+}

@@ -212,6 +212,7 @@ fn provision_serve_relay_probe_log_and_audit_across_processes() {
                     ProcessingCredit::EndorsedMinimum,
                 ));
             }
+            LogRecord::ModelEndorsement(_) => panic!("no GPU in this fleet"),
         }
     }
     assert_eq!(bounds.len(), 10);

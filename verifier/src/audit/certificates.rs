@@ -293,7 +293,7 @@ pub fn read_certificates_of(
                     counts.landmark_certificates += 1;
                     CertRecord::Landmark(c)
                 }
-                Ok(LogRecord::Measurement(_)) | Err(_) => continue,
+                Ok(LogRecord::Measurement(_) | LogRecord::ModelEndorsement(_)) | Err(_) => continue,
             };
             if seen.insert(bytes) {
                 distinct.push((index, cert));

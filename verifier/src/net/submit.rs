@@ -36,7 +36,9 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signer as _, SigningKey};
 use lightcone::ed25519::{verify, PreparedKey};
 use lightcone::wire::Bytes;
-use lightcone::{DeviceCertificate, LandmarkCertificate, LogRecord, Measurement, Signature, Wire};
+use lightcone::{
+    DeviceCertificate, LandmarkCertificate, LogEntry, LogRecord, Measurement, Signature, Wire,
+};
 
 use super::error::NetError;
 use super::logbook::{probe_records, LogSink};
@@ -199,22 +201,38 @@ impl Admission for LandmarkAdmission {
         let own = p.cert.to_vec();
         let mut out = Vec::with_capacity(p.entries.len());
         for (i, e) in p.entries.iter().enumerate() {
-            match LogRecord::decode(e) {
-                Ok(LogRecord::Measurement(m)) if m.landmark_id() == p.cert.body.landmark_id => {}
-                Ok(LogRecord::Measurement(m)) => {
+            match LogEntry::decode(e) {
+                Ok(LogEntry::Record(LogRecord::Measurement(m)))
+                    if m.landmark_id() == p.cert.body.landmark_id => {}
+                Ok(LogEntry::Spdm(m)) if m.landmark_id() == p.cert.body.landmark_id => {}
+                Ok(LogEntry::Record(LogRecord::Measurement(m))) => {
                     return Err(Refusal::new(
                         422,
                         format!("entry {i}: a measurement of landmark {}", m.landmark_id()),
                     ))
                 }
-                Ok(LogRecord::LandmarkCertificate(c)) if c.to_vec() == own => {}
-                Ok(LogRecord::LandmarkCertificate(_)) => {
+                Ok(LogEntry::Spdm(m)) => {
+                    return Err(Refusal::new(
+                        422,
+                        format!(
+                            "entry {i}: an SPDM measurement of landmark {}",
+                            m.landmark_id()
+                        ),
+                    ))
+                }
+                Ok(LogEntry::Record(LogRecord::LandmarkCertificate(c))) if c.to_vec() == own => {}
+                Ok(LogEntry::Record(LogRecord::LandmarkCertificate(_))) => {
                     return Err(Refusal::new(
                         422,
                         format!("entry {i}: another landmark's certificate"),
                     ))
                 }
-                Ok(LogRecord::DeviceCertificate(_)) => {}
+                // Certificates, chains and endorsements carry their issuers' own signatures
+                // (vendor, X.509 CA, registry): a landmark relays them, the audit checks them.
+                Ok(LogEntry::Record(
+                    LogRecord::DeviceCertificate(_) | LogRecord::ModelEndorsement(_),
+                ))
+                | Ok(LogEntry::GpuChain(_)) => {}
                 Err(_) => return Err(Refusal::new(422, format!("entry {i}: not a log record"))),
             }
             out.push(e.to_vec());
