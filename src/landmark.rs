@@ -4,6 +4,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::cert::DeviceCertificate;
 use crate::error::Error;
+use crate::evidence::record::SpdmMeasurement;
 use crate::ids::{ChipId, LandmarkId, PublicKey};
 use crate::message::{Challenge, Measurement, MeasurementBody, Nonce, Response};
 use crate::signed::Signed;
@@ -77,6 +78,23 @@ impl<S: Ed25519Signer> Landmark<S> {
             return Err(Error::ChallengeMismatch);
         }
         response.verify_with_key(responder)
+    }
+
+    /// Signs the measurement of a round answered with SPDM evidence: `report` (request ‖
+    /// response, which the caller has checked against the GPU's verified chain) answered
+    /// `challenge` in `rtt_ns`; `sent_at_ns` is the wall-clock send time (Unix ns).
+    /// `WrongLandmark` for a challenge this landmark did not make.
+    pub fn measure_spdm<'a>(
+        &mut self,
+        challenge: Challenge,
+        report: &'a [u8],
+        rtt_ns: u64,
+        sent_at_ns: u64,
+    ) -> Result<SpdmMeasurement<'a>, Error> {
+        if challenge.landmark_id != self.id {
+            return Err(Error::WrongLandmark);
+        }
+        SpdmMeasurement::sign(&mut self.signer, challenge, report, rtt_ns, sent_at_ns)
     }
 
     /// Signs the measurement of one round: the verified response, the RTT the landmark timed and

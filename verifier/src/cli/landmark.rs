@@ -8,9 +8,11 @@ use clap::{Args, Subcommand};
 use lightcone::{
     DeviceCertificate, LandmarkCertificate, Position, ProcessingCredit, Speed, Verified,
 };
+use lightcone_verifier::evidence::read_pem_certs;
 use lightcone_verifier::net::fleet::{Fleet, FleetRunner};
+use lightcone_verifier::net::probe::{verify_gpu_chain, SpdmProbeReport, VerifiedGpu};
 use lightcone_verifier::net::{
-    DiscardCounts, LogSink, Logbook, ProbeConfig, ProbeReport, Prober, Submitter,
+    DiscardCounts, LogSink, Logbook, NetError, ProbeConfig, ProbeReport, Prober, Submitter,
 };
 use lightcone_verifier::registry::provision::{
     landmark_provision, load_landmark, validity_days, LANDMARK_CERT, LANDMARK_KEY,
@@ -88,8 +90,16 @@ enum LandmarkCommand {
         #[arg(long)]
         chip: SocketAddr,
         /// The chip's certificate file (default: ask the agent, then verify it).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["spdm", "chain"])]
         chip_cert: Option<PathBuf>,
+        /// The chip answers with SPDM evidence (a GPU: `chip serve --nvidia`): its chain is
+        /// verified against the trust file's [[x509_root]] entries, and each answer's nonce
+        /// and signature are checked before it is measured.
+        #[arg(long)]
+        spdm: bool,
+        /// With --spdm: the GPU's chain, PEM leaf first (default: ask the agent).
+        #[arg(long, requires = "spdm")]
+        chain: Option<PathBuf>,
         /// Rounds to measure.
         #[arg(long, default_value_t = 5)]
         rounds: u32,
@@ -158,6 +168,8 @@ pub fn run(args: LandmarkArgs) -> Result<(), Error> {
             common,
             chip,
             chip_cert,
+            spdm,
+            chain,
             rounds,
             timeout_ms,
             retries,
@@ -170,7 +182,11 @@ pub fn run(args: LandmarkArgs) -> Result<(), Error> {
                 retries,
                 interval: Duration::from_millis(interval_ms),
             };
-            probe(&common, chip, chip_cert.as_deref(), &config, bind)
+            if spdm {
+                probe_spdm(&common, chip, chain.as_deref(), &config, bind)
+            } else {
+                probe(&common, chip, chip_cert.as_deref(), &config, bind)
+            }
         }
         LandmarkCommand::Run {
             common,
@@ -366,6 +382,103 @@ fn probe(
     Ok(())
 }
 
+/// Prints an SPDM probe: each round's RTT and bound (at c, no minimum response time credited:
+/// the registry's endorsement of the GPU's model is the audit's to apply), and a warning for
+/// every answer refused as evidence.
+fn print_spdm_report(label: &str, report: &SpdmProbeReport, gpu: &VerifiedGpu) {
+    println!(
+        "{label}: GPU chip {} at {} ({}, under {})",
+        report.chip_id, report.addr, gpu.leaf_subject, gpu.root_name
+    );
+    for (i, rtt) in report.rtts_ns.iter().enumerate() {
+        let bound = lightcone::DistanceBound::from_rtt(*rtt, 0, 0, Speed::LIGHT).metres();
+        println!(
+            "  round {}: rtt {}, bound {} (+ landmark uncertainty)",
+            i + 1,
+            us(*rtt),
+            km(bound)
+        );
+    }
+    println!(
+        "  rounds {}/{} ok, timeouts {}, retries {}, io errors {}",
+        report.rounds_ok.len(),
+        report.rounds,
+        report.timeouts,
+        report.retries,
+        report.io_errors
+    );
+    match report.min_rtt_ns() {
+        Some(min) => println!("  rtt min {}", us(min)),
+        None => println!("  unreachable: no valid answer"),
+    }
+    let refused = report.refused_evidence();
+    if refused > 0 {
+        println!(
+            "  warning: {refused} SPDM answer(s) refused as evidence and not logged \
+             (wrong nonce, bad signature or unparsable report)"
+        );
+    }
+    println!("  discarded: {}", report.discards);
+}
+
+fn probe_spdm(
+    common: &Common,
+    chip: SocketAddr,
+    chain: Option<&Path>,
+    config: &ProbeConfig,
+    bind: Option<SocketAddr>,
+) -> Result<(), Error> {
+    let s = setup(common)?;
+    let roots = Trust::load_x509_roots(&common.trust)?;
+    let mut book = logbook(common, &s)?;
+    let mut prober = Prober::bind(bind.unwrap_or_else(|| any_addr_like(chip)), s.key)?;
+    let now = unix_now_s();
+    let mut fetch_discards = DiscardCounts::default();
+    let gpu = match chain {
+        Some(path) => {
+            let der: Vec<u8> = read_pem_certs(path)?
+                .iter()
+                .flat_map(|c| c.der().to_vec())
+                .collect();
+            verify_gpu_chain(&der, &roots, now).map_err(|e| NetError::Config {
+                path: path.to_path_buf(),
+                reason: format!("the GPU's chain does not verify: {e}"),
+            })?
+        }
+        None => prober.fetch_gpu_chain(
+            chip,
+            &roots,
+            now,
+            config.timeout,
+            config.retries.saturating_add(1),
+            &mut fetch_discards,
+        )?,
+    };
+    if fetch_discards.total() > 0 {
+        println!("chain fetch discarded: {fetch_discards}");
+    }
+    let report = prober.probe_spdm(chip, &gpu, config);
+    print_spdm_report(
+        &format!("landmark {}", s.cert.body.landmark_id),
+        &report,
+        &gpu,
+    );
+    match book.as_mut() {
+        Some(book) if !report.rounds_ok.is_empty() => {
+            let range = book.append_spdm(&s.cert, &gpu.chain_der, &report.rounds_ok)?;
+            println!(
+                "logged entries {}..{} to {} (durable)",
+                range.start,
+                range.end,
+                book.describe()
+            );
+        }
+        Some(_) => println!("nothing to log"),
+        None => println!("not logged (no --log given)"),
+    }
+    Ok(())
+}
+
 fn run_fleet(
     common: &Common,
     fleet_path: &Path,
@@ -378,7 +491,9 @@ fn run_fleet(
     let interval = fleet.interval;
     let bind = bind.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
     let prober = Prober::bind(bind, s.key)?;
-    let mut runner = FleetRunner::new(prober, s.cert, s.trust.clone(), fleet)?;
+    let roots = Trust::load_x509_roots(&common.trust)?;
+    let mut runner =
+        FleetRunner::new(prober, s.cert, s.trust.clone(), fleet)?.with_x509_roots(roots);
     let mut cycle: u64 = 0;
     loop {
         let started = Instant::now();
@@ -389,10 +504,16 @@ fn run_fleet(
                 (Some(report), Some(device), _) => {
                     print_report(&outcome.name, report, &s.verified, device)
                 }
+                _ if outcome.spdm_report.is_some() => {
+                    if let (Some(report), Some(gpu)) = (&outcome.spdm_report, &outcome.gpu) {
+                        print_spdm_report(&outcome.name, report, gpu);
+                    }
+                }
                 (_, _, Some(e)) => println!("{}: not probed: {e}", outcome.name),
                 _ => println!("{}: not probed", outcome.name),
             }
-            if let Some(e) = outcome.report.as_ref().and(outcome.error.as_ref()) {
+            let probed = outcome.report.is_some() || outcome.spdm_report.is_some();
+            if let Some(e) = outcome.error.as_ref().filter(|_| probed) {
                 println!("  {e}");
             }
             if let Some(r) = &outcome.logged {

@@ -236,9 +236,7 @@ pub fn check_spdm_report_with_roots(
 /// The chip id of a GPU: `ChipId::of` its P-384 attestation key (DESIGN §6: ids hash the key's
 /// SEC1 bytes, the form X.509 carries).
 pub fn chip_id_of_key(key: &lightcone::ecdsa::P384PublicKey) -> lightcone::ChipId {
-    lightcone::ChipId::of(&lightcone::AnyPublicKey::P384(lightcone::wire::Bytes(
-        *key.to_sec1(),
-    )))
+    lightcone::evidence::gpu_chip_id(key)
 }
 
 /// The chip id of the GPU whose chain (DER certificates concatenated, leaf first) this is: of

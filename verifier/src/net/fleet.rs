@@ -11,8 +11,18 @@
 //! addr = "10.0.0.17:7700"
 //! certificate = "chips/rack1-gpu0/device.cert.toml"  # optional: else fetched from the agent
 //! chip_id = "…"                                      # optional: pin the chip id (hex)
+//!
+//! [[chip]]
+//! name = "rack2-h100-0"
+//! addr = "10.0.0.18:7700"
+//! kind = "spdm"                        # answers with SPDM evidence (`chip serve --nvidia`)
+//! x509_root = "nvidia-device-identity-ca"  # optional: the trust file's [[x509_root]] to use
+//! chain = "chips/rack2-h100-0.pem"     # optional: else fetched from the agent
+//! chip_id = "…"                        # optional: pin the chip id (of the leaf key)
 //! ```
 //!
+//! An SPDM chip's chain is verified against the trust file's `[[x509_root]]` entries (only the
+//! named one if `x509_root` is given) each cycle, and its chip id is its leaf key's.
 //! Relative certificate paths are relative to the fleet file. A chip that is unreachable, or
 //! whose certificate does not verify, is reported for that cycle; the others are still probed.
 
@@ -27,7 +37,10 @@ use serde::Deserialize;
 use super::discard::DiscardCounts;
 use super::error::NetError;
 use super::logbook::LogSink;
-use super::probe::{ProbeConfig, ProbeReport, Prober};
+use super::probe::{
+    verify_gpu_chain, ProbeConfig, ProbeReport, Prober, SpdmProbeReport, VerifiedGpu,
+};
+use crate::evidence::x509::Cert;
 use crate::registry::{load_device_certificate, unix_now_s, Trust};
 
 /// A fleet file as written.
@@ -53,6 +66,27 @@ struct FleetChipFile {
     addr: String,
     certificate: Option<PathBuf>,
     chip_id: Option<String>,
+    #[serde(default)]
+    kind: ChipKindFile,
+    x509_root: Option<String>,
+    chain: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ChipKindFile {
+    #[default]
+    Lightcone,
+    Spdm,
+}
+
+/// How an SPDM chip of a fleet is checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpdmChipConfig {
+    /// Only this `[[x509_root]]` of the trust file, if given; else any of them.
+    pub x509_root: Option<String>,
+    /// A PEM chain file, if not fetched from the agent.
+    pub chain: Option<PathBuf>,
 }
 
 const fn default_rounds() -> u32 {
@@ -79,6 +113,8 @@ pub struct FleetChip {
     pub certificate: Option<PathBuf>,
     /// A pinned chip id, if any.
     pub chip_id: Option<ChipId>,
+    /// Set for a chip that answers with SPDM evidence (a GPU).
+    pub spdm: Option<SpdmChipConfig>,
 }
 
 /// A parsed fleet file.
@@ -123,11 +159,31 @@ impl Fleet {
                 }
                 None => None,
             };
+            let spdm = match c.kind {
+                ChipKindFile::Spdm if c.certificate.is_some() => {
+                    return Err(bad(format!(
+                        "chip `{}`: an SPDM chip has a chain, not a certificate",
+                        c.name
+                    )))
+                }
+                ChipKindFile::Spdm => Some(SpdmChipConfig {
+                    x509_root: c.x509_root,
+                    chain: c.chain.map(|p| base.join(p)),
+                }),
+                ChipKindFile::Lightcone if c.x509_root.is_some() || c.chain.is_some() => {
+                    return Err(bad(format!(
+                        "chip `{}`: x509_root and chain need kind = \"spdm\"",
+                        c.name
+                    )))
+                }
+                ChipKindFile::Lightcone => None,
+            };
             chips.push(FleetChip {
                 name: c.name,
                 addr,
                 certificate: c.certificate.map(|p| base.join(p)),
                 chip_id,
+                spdm,
             });
         }
         if file.rounds == 0 || file.timeout_ms == 0 {
@@ -161,6 +217,10 @@ pub struct ChipOutcome {
     pub error: Option<String>,
     /// Datagrams discarded while fetching the certificate.
     pub certificate_discards: DiscardCounts,
+    /// For an SPDM chip: its verified chain, if available.
+    pub gpu: Option<VerifiedGpu>,
+    /// For an SPDM chip: the probe, if its chain verified.
+    pub spdm_report: Option<SpdmProbeReport>,
 }
 
 /// Probes a fleet cycle by cycle, caching verified certificates.
@@ -170,6 +230,8 @@ pub struct FleetRunner<S: Ed25519Signer> {
     trust: Trust,
     fleet: Fleet,
     certificates: Vec<Option<Verified<DeviceCertificate>>>,
+    x509_roots: Vec<(String, Cert)>,
+    gpus: Vec<Option<VerifiedGpu>>,
 }
 
 impl<S: Ed25519Signer> FleetRunner<S> {
@@ -186,13 +248,116 @@ impl<S: Ed25519Signer> FleetRunner<S> {
             ));
         }
         let certificates = vec![None; fleet.chips.len()];
+        let gpus = vec![None; fleet.chips.len()];
         Ok(FleetRunner {
             prober,
             landmark,
             trust,
             fleet,
             certificates,
+            x509_roots: Vec::new(),
+            gpus,
         })
+    }
+
+    /// The X.509 roots (a trust file's `[[x509_root]]` entries) SPDM chips' chains are
+    /// verified against.
+    pub fn with_x509_roots(mut self, roots: Vec<(String, Cert)>) -> Self {
+        self.x509_roots = roots;
+        self
+    }
+
+    /// The verified chain of SPDM chip `i`: the cached one re-verified (certificates expire),
+    /// else from the fleet's chain file, else fetched from the agent; the pinned chip id
+    /// checked.
+    fn gpu_chain(
+        &mut self,
+        i: usize,
+        spdm: &SpdmChipConfig,
+        discards: &mut DiscardCounts,
+    ) -> Result<VerifiedGpu, NetError> {
+        let now = unix_now_s();
+        let chip = self
+            .fleet
+            .chips
+            .get(i)
+            .cloned()
+            .ok_or_else(|| NetError::Config {
+                path: PathBuf::from("fleet"),
+                reason: format!("no chip {i}"),
+            })?;
+        let roots: Vec<(String, Cert)> = self
+            .x509_roots
+            .iter()
+            .filter(|(n, _)| spdm.x509_root.as_ref().is_none_or(|want| want == n))
+            .cloned()
+            .collect();
+        let bad_chain = |e: crate::evidence::x509::ChainError| NetError::Config {
+            path: PathBuf::from(&chip.name),
+            reason: format!("the GPU's chain does not verify: {e}"),
+        };
+        let gpu = match (self.gpus.get(i).cloned().flatten(), &spdm.chain) {
+            (Some(cached), _) => {
+                verify_gpu_chain(&cached.chain_der, &roots, now).map_err(bad_chain)?
+            }
+            (None, Some(path)) => {
+                let certs =
+                    crate::evidence::read_pem_certs(path).map_err(|e| NetError::Config {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?;
+                let der: Vec<u8> = certs.iter().flat_map(|c| c.der().to_vec()).collect();
+                verify_gpu_chain(&der, &roots, now).map_err(bad_chain)?
+            }
+            (None, None) => self.prober.fetch_gpu_chain(
+                chip.addr,
+                &roots,
+                now,
+                self.fleet.probe.timeout,
+                self.fleet.probe.retries.saturating_add(1),
+                discards,
+            )?,
+        };
+        if let Some(pinned) = chip.chip_id {
+            if pinned != gpu.chip_id {
+                return Err(NetError::KeyMismatch(format!(
+                    "chip `{}` presented a chain for chip id {}, the fleet file pins {pinned}",
+                    chip.name, gpu.chip_id
+                )));
+            }
+        }
+        if let Some(slot) = self.gpus.get_mut(i) {
+            *slot = Some(gpu.clone());
+        }
+        Ok(gpu)
+    }
+
+    /// One cycle's probe of SPDM chip `i` into `outcome`.
+    fn cycle_spdm(
+        &mut self,
+        i: usize,
+        spdm: &SpdmChipConfig,
+        addr: std::net::SocketAddr,
+        logbook: Option<&mut (dyn LogSink + '_)>,
+        outcome: &mut ChipOutcome,
+    ) {
+        let gpu = match self.gpu_chain(i, spdm, &mut outcome.certificate_discards) {
+            Ok(g) => g,
+            Err(e) => {
+                outcome.error = Some(e.to_string());
+                return;
+            }
+        };
+        let report = self.prober.probe_spdm(addr, &gpu, &self.fleet.probe);
+        if let Some(book) = logbook {
+            match book.append_spdm(&self.landmark, &gpu.chain_der, &report.rounds_ok) {
+                Ok(r) if !r.is_empty() => outcome.logged = Some(r),
+                Ok(_) => {}
+                Err(e) => outcome.error = Some(format!("logging failed: {e}")),
+            }
+        }
+        outcome.spdm_report = Some(report);
+        outcome.gpu = Some(gpu);
     }
 
     /// The fleet.
@@ -256,8 +421,8 @@ impl<S: Ed25519Signer> FleetRunner<S> {
                 .get(i)
                 .map(|c| c.name.clone())
                 .unwrap_or_default();
-            let addr = match self.fleet.chips.get(i) {
-                Some(c) => c.addr,
+            let (addr, spdm) = match self.fleet.chips.get(i) {
+                Some(c) => (c.addr, c.spdm.clone()),
                 None => continue,
             };
             let mut outcome = ChipOutcome {
@@ -267,7 +432,14 @@ impl<S: Ed25519Signer> FleetRunner<S> {
                 logged: None,
                 error: None,
                 certificate_discards: DiscardCounts::default(),
+                gpu: None,
+                spdm_report: None,
             };
+            if let Some(spdm) = spdm {
+                self.cycle_spdm(i, &spdm, addr, logbook.as_deref_mut(), &mut outcome);
+                outcomes.push(outcome);
+                continue;
+            }
             match self.certificate(i, &mut outcome.certificate_discards) {
                 Ok(device) => {
                     let report = self.prober.probe(addr, &device, &self.fleet.probe);

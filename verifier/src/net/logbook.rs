@@ -9,9 +9,11 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
 
-use lightcone::{DeviceCertificate, LandmarkCertificate, LogRecord, Measurement, Wire};
+use lightcone::evidence::GpuChain;
+use lightcone::{DeviceCertificate, LandmarkCertificate, LogEntry, LogRecord, Measurement, Wire};
 
 use super::error::NetError;
+use super::probe::SpdmRound;
 use crate::log::storage::read_key_file;
 use crate::log::{Log, LogReader};
 
@@ -32,6 +34,22 @@ pub fn probe_records(
     out
 }
 
+/// The entries of an SPDM probe: the landmark's certificate and the GPU's chain (always), then
+/// every round's `SpdmMeasurement`. `Malformed` (as a core error) for a chain over the record's
+/// bound.
+pub fn spdm_probe_records(
+    landmark: &LandmarkCertificate,
+    chain_der: &[u8],
+    rounds: &[SpdmRound],
+) -> Result<Vec<Vec<u8>>, NetError> {
+    let chain = GpuChain::new(chain_der).map_err(|e| NetError::core("logging the GPU chain", e))?;
+    let mut out = Vec::with_capacity(rounds.len().saturating_add(2));
+    out.push(LogRecord::LandmarkCertificate(*landmark).to_vec());
+    out.push(LogEntry::GpuChain(chain).to_vec());
+    out.extend(rounds.iter().map(|r| LogEntry::Spdm(r.record()).to_vec()));
+    Ok(out)
+}
+
 /// Where a landmark's probes go: a local log directory ([`Logbook`], which needs the log key)
 /// or a log server ([`Submitter`](super::submit::Submitter), which does not).
 pub trait LogSink {
@@ -41,6 +59,15 @@ pub trait LogSink {
         landmark: &LandmarkCertificate,
         device: &DeviceCertificate,
         measurements: &[Measurement],
+    ) -> Result<Range<u64>, NetError>;
+
+    /// Records an SPDM probe durably (the GPU's chain before its first measurement); returns
+    /// the indices of its measurements.
+    fn append_spdm(
+        &mut self,
+        landmark: &LandmarkCertificate,
+        chain_der: &[u8],
+        rounds: &[SpdmRound],
     ) -> Result<Range<u64>, NetError>;
 
     /// Where the entries went (a directory or a URL), for messages.
@@ -55,6 +82,15 @@ impl LogSink for Logbook {
         measurements: &[Measurement],
     ) -> Result<Range<u64>, NetError> {
         Logbook::append(self, landmark, device, measurements)
+    }
+
+    fn append_spdm(
+        &mut self,
+        landmark: &LandmarkCertificate,
+        chain_der: &[u8],
+        rounds: &[SpdmRound],
+    ) -> Result<Range<u64>, NetError> {
+        Logbook::append_spdm(self, landmark, chain_der, rounds)
     }
 
     fn describe(&self) -> String {
@@ -90,8 +126,12 @@ impl Logbook {
             let reader = LogReader::open(log.dir())?;
             for entry in reader.entries() {
                 let (_, bytes) = entry?;
-                if let Ok(LogRecord::DeviceCertificate(_) | LogRecord::LandmarkCertificate(_)) =
-                    LogRecord::decode(&bytes)
+                if let Ok(
+                    LogEntry::Record(
+                        LogRecord::DeviceCertificate(_) | LogRecord::LandmarkCertificate(_),
+                    )
+                    | LogEntry::GpuChain(_),
+                ) = LogEntry::decode(&bytes)
                 {
                     certificates.insert(bytes);
                 }
@@ -149,5 +189,35 @@ impl Logbook {
         self.certificates
             .insert(LogRecord::DeviceCertificate(*device).to_vec());
         Ok(range)
+    }
+
+    /// Appends an SPDM probe's entries as one durable batch (the landmark's certificate and
+    /// the GPU's chain when not yet in the log, then the rounds) and returns the indices of the
+    /// measurements. Nothing is appended when there are none.
+    pub fn append_spdm(
+        &mut self,
+        landmark: &LandmarkCertificate,
+        chain_der: &[u8],
+        rounds: &[SpdmRound],
+    ) -> Result<Range<u64>, NetError> {
+        if rounds.is_empty() {
+            let size = self.log.size();
+            return Ok(size..size);
+        }
+        let all = spdm_probe_records(landmark, chain_der, rounds)?;
+        let (certs, measurements) = all.split_at(2.min(all.len()));
+        let mut records: Vec<Vec<u8>> = certs
+            .iter()
+            .filter(|c| !self.certificates.contains(*c))
+            .cloned()
+            .collect();
+        let first = records.len();
+        records.extend_from_slice(measurements);
+        let range = self.log.append_batch(&records)?;
+        self.certificates.extend(certs.iter().cloned());
+        let start = range
+            .start
+            .saturating_add(u64::try_from(first).unwrap_or(0));
+        Ok(start..range.end)
     }
 }

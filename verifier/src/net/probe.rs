@@ -24,9 +24,14 @@ use lightcone::{
     Verified,
 };
 
+pub mod spdm;
+
+pub use spdm::{verify_gpu_chain, SpdmProbeReport, SpdmRound, VerifiedGpu};
+
 use super::datagram::{Datagram, MAX_DATAGRAM};
 use super::discard::{DiscardCounts, DiscardReason};
 use super::error::NetError;
+use super::spdm_datagram::SPDM_DATAGRAM_LEN;
 use super::{duration_ns, unix_now_ns};
 use crate::registry::Trust;
 
@@ -124,7 +129,9 @@ pub struct Prober<S: Ed25519Signer> {
     issued: HashSet<Nonce>,
     issued_order: VecDeque<Nonce>,
     answered: HashSet<Nonce>,
-    buf: Box<[u8; MAX_DATAGRAM + 1]>,
+    /// Large enough for an SPDM report: one byte over the largest datagram either kind of
+    /// agent may send, so an oversized one is seen, not truncated.
+    buf: Box<[u8; SPDM_DATAGRAM_LEN + 1]>,
 }
 
 /// What a wait for the current challenge's answer ended with.
@@ -147,7 +154,7 @@ impl<S: Ed25519Signer> Prober<S> {
             issued: HashSet::new(),
             issued_order: VecDeque::new(),
             answered: HashSet::new(),
-            buf: Box::new([0u8; MAX_DATAGRAM + 1]),
+            buf: Box::new([0u8; SPDM_DATAGRAM_LEN + 1]),
         })
     }
 

@@ -437,10 +437,37 @@ impl LogSink for Submitter {
             self.flush()?;
             return Ok(0..0);
         }
+        let records = probe_records(landmark, device, measurements);
+        self.deliver_all(&records)
+    }
+
+    fn append_spdm(
+        &mut self,
+        landmark: &LandmarkCertificate,
+        chain_der: &[u8],
+        rounds: &[crate::net::probe::SpdmRound],
+    ) -> Result<Range<u64>, NetError> {
+        if rounds.is_empty() {
+            self.flush()?;
+            return Ok(0..0);
+        }
+        let records = super::logbook::spdm_probe_records(landmark, chain_der, rounds)?;
+        self.deliver_all(&records)
+    }
+
+    fn describe(&self) -> String {
+        self.client.url().to_owned()
+    }
+}
+
+impl Submitter {
+    /// Stores `records` (two certificate-like entries, then measurements) durably in the
+    /// outbox, delivers everything waiting there oldest first, and returns the indices of the
+    /// measurements.
+    fn deliver_all(&mut self, records: &[Vec<u8>]) -> Result<Range<u64>, NetError> {
         // Stored durably first, so a failure below loses nothing; then everything in the
         // outbox is delivered, oldest first.
-        let records = probe_records(landmark, device, measurements);
-        let path = self.enqueue(&records)?;
+        let path = self.enqueue(records)?;
         let mut indices = Vec::new();
         for p in self.pending()? {
             let got = self.deliver(&p)?;
@@ -452,9 +479,5 @@ impl LogSink for Submitter {
         let first = indices.get(2).copied().unwrap_or(0);
         let last = indices.last().copied().unwrap_or(first);
         Ok(first..last.saturating_add(1))
-    }
-
-    fn describe(&self) -> String {
-        self.client.url().to_owned()
     }
 }

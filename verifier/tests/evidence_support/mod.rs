@@ -54,6 +54,7 @@ pub fn sample(name: &str) -> Option<Sample> {
     Some(s)
 }
 
+#[allow(unused_imports)]
 pub use lightcone_verifier::evidence::synthetic::{CertSpec as Spec, ECDSA_WITH_SHA384};
 
 /// A deterministic P-384 key.
