@@ -227,6 +227,58 @@ fn the_binary_probes_a_simulated_gpu_and_logs_records_the_core_accepts() {
 }
 
 #[test]
+fn the_binary_submits_spdm_rounds_to_a_log_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    provision(root);
+    let (log_dir, key, trust_file) = (
+        root.join("log"),
+        root.join("log.key"),
+        root.join("trust.toml"),
+    );
+    let server = Proc::spawn(&[
+        "log",
+        "serve",
+        "--dir",
+        p(&log_dir),
+        "--key",
+        p(&key),
+        "--listen",
+        "127.0.0.1:0",
+        "--trust",
+        p(&trust_file),
+    ]);
+    let url = format!("http://{}", server.listening());
+    let agent = Proc::spawn(&["chip", "serve", "--simulated-gpu", p(&root.join("gpu0"))]);
+    let addr = agent.listening().to_string();
+    let paris = root.join("paris");
+    let out = run_ok(
+        &[
+            "landmark",
+            "probe",
+            "--spdm",
+            "--chip",
+            &addr,
+            "--dir",
+            p(&paris),
+            "--trust",
+            p(&trust_file),
+            "--log-url",
+            &url,
+            "--rounds",
+            "3",
+        ],
+        T,
+    );
+    assert!(out.contains("rounds 3/3 ok"), "{out}");
+    assert!(out.contains("logged entries 2..5"), "{out}");
+    let trust = Trust::load(&trust_file).unwrap();
+    let roots = Trust::load_x509_roots(&trust_file).unwrap();
+    assert!(eventually(T, || entries(&log_dir).len() == 5));
+    assert_eq!(check_log(&log_dir, &trust, &roots), 3);
+}
+
+#[test]
 fn without_a_gpu_the_nvidia_agent_refuses_to_start() {
     for args in [
         &["chip", "serve", "--nvidia"][..],
