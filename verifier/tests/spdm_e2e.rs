@@ -632,3 +632,39 @@ fn truncated_and_oversized_datagrams_are_refused_on_both_sides() {
         "{report:?}"
     );
 }
+
+/// Writes the seed corpus of the `net_spdm_datagram` fuzz target (`fuzz/corpus/…`): datagrams
+/// to and from the fixed test GPU that the target's agent serves.
+#[test]
+#[ignore = "writes fuzz/corpus seeds; run by hand when the formats change"]
+fn write_fuzz_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/net_spdm_datagram");
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain = SyntheticChain::fixed().unwrap();
+    let mut gpu = SimulatedGpu::from_chain("fuzz", &chain).unwrap();
+    let chip_id = lightcone_verifier::evidence::chip_id_of_chain(&gpu.chain_der()).unwrap();
+    let c = lightcone::Challenge {
+        version: lightcone::PROTOCOL_VERSION,
+        landmark_id: lightcone::LandmarkId::from([1; 16]),
+        chip_id,
+        nonce: lightcone::Nonce(lightcone::wire::Bytes([2; 32])),
+    };
+    let challenge = SpdmDatagram::Challenge(c).to_vec().unwrap();
+    let report = gpu.measure(&[3; 32]).unwrap();
+    let chain_der = gpu.chain_der();
+    for (name, bytes) in [
+        ("challenge", challenge.clone()),
+        ("truncated-challenge", challenge[..80].to_vec()),
+        (
+            "chain-request",
+            SpdmDatagram::ChainRequest.to_vec().unwrap(),
+        ),
+        ("report", SpdmDatagram::Report(&report).to_vec().unwrap()),
+        (
+            "chain-reply",
+            SpdmDatagram::ChainReply(&chain_der).to_vec().unwrap(),
+        ),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}

@@ -252,4 +252,17 @@ mod tests {
             DiscardReason::Oversized
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_decode_to_one_encoding_or_a_typed_error(
+            tag in 0u8..=9,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..9000),
+        ) {
+            let bytes = [&[tag][..], &body].concat();
+            if let Ok(d) = SpdmDatagram::decode(&bytes) {
+                proptest::prop_assert_eq!(d.to_vec().ok(), Some(bytes));
+            }
+        }
+    }
 }
