@@ -668,3 +668,31 @@ fn write_fuzz_seeds() {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
 }
+
+#[test]
+fn a_chain_under_an_untrusted_root_is_refused_before_any_round() {
+    let trusted = SimulatedGpu::generate("trusted").unwrap();
+    let roots = vec![("trusted".to_string(), trusted.root().unwrap().clone())];
+    // Its own self-made root, not the landmark's.
+    let stranger = SimulatedGpu::generate("stranger").unwrap();
+    let agent = SpdmAgent::bind(LOCAL, stranger).unwrap().spawn().unwrap();
+    let mut lm = landmark();
+    let mut discards = DiscardCounts::default();
+    let got = lm.prober.fetch_gpu_chain(
+        agent.addr(),
+        &roots,
+        unix_now_s(),
+        Duration::from_millis(300),
+        2,
+        &mut discards,
+    );
+    assert!(
+        matches!(
+            got,
+            Err(lightcone_verifier::net::NetError::NoChain { attempts: 2, .. })
+        ),
+        "{got:?}"
+    );
+    assert_eq!(discards.get(DiscardReason::BadCertificate), 2);
+    assert_eq!(agent.counters().answered(), 0, "no round was measured");
+}

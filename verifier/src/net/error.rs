@@ -51,6 +51,14 @@ pub enum NetError {
         /// Requests sent.
         attempts: u32,
     },
+    /// A GPU agent did not send a chain that verifies under a trusted X.509 root in time.
+    #[error("no GPU certificate chain that verifies from {addr} ({attempts} attempts)")]
+    NoChain {
+        /// The GPU agent's address.
+        addr: SocketAddr,
+        /// Requests sent.
+        attempts: u32,
+    },
 }
 
 impl NetError {

@@ -318,7 +318,7 @@ impl<S: Ed25519Signer> Prober<S> {
         discards: &mut DiscardCounts,
     ) -> Result<VerifiedGpu, NetError> {
         let Ok(request) = SpdmDatagram::ChainRequest.to_vec() else {
-            return Err(NetError::NoCertificate { addr, attempts: 0 });
+            return Err(NetError::NoChain { addr, attempts: 0 });
         };
         for _ in 0..attempts.max(1) {
             // A failed send shows up as a timeout below.
@@ -348,7 +348,7 @@ impl<S: Ed25519Signer> Prober<S> {
                 }
             }
         }
-        Err(NetError::NoCertificate {
+        Err(NetError::NoChain {
             addr,
             attempts: attempts.max(1),
         })
