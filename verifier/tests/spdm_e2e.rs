@@ -696,3 +696,144 @@ fn a_chain_under_an_untrusted_root_is_refused_before_any_round() {
     assert_eq!(discards.get(DiscardReason::BadCertificate), 2);
     assert_eq!(agent.counters().answered(), 0, "no round was measured");
 }
+
+/// The `[[x509_root]]` entry of a root certificate.
+fn root_entry(name: &str, root: &Cert) -> String {
+    let pem = lightcone_verifier::evidence::synthetic::to_pem(std::slice::from_ref(root)).unwrap();
+    format!(
+        "\n[[x509_root]]\nname = \"{name}\"\nsha256 = \"{}\"\ncertificate = \"\"\"\n{pem}\"\"\"\n",
+        root.fingerprint()
+    )
+}
+
+#[test]
+fn the_binary_landmark_refuses_a_replayed_h100_report_and_another_gpus_chain() {
+    let Some(sample) = evidence_support::sample("hopper") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    provision(root);
+    let trust_file = root.join("trust.toml");
+    let nvidia_root = lightcone_verifier::evidence::read_root(&sample.root).unwrap();
+    let mut trust = std::fs::read_to_string(&trust_file).unwrap();
+    trust.push_str(&root_entry("nvidia-device-identity-ca", &nvidia_root));
+    std::fs::write(&trust_file, trust).unwrap();
+
+    // A replaying agent: the genuine H100 chain, the recorded report for every challenge.
+    let replay = SpdmAgent::bind(
+        LOCAL,
+        Replay {
+            report: read_report_hex(&sample.report).unwrap(),
+            chain_der: der_of(&read_pem_certs(&sample.chain).unwrap()),
+        },
+    )
+    .unwrap()
+    .spawn()
+    .unwrap();
+    let (paris, log_dir) = (root.join("paris"), root.join("log"));
+    let addr = replay.addr().to_string();
+    let out = run_ok(
+        &[
+            "landmark",
+            "probe",
+            "--spdm",
+            "--chip",
+            &addr,
+            "--dir",
+            p(&paris),
+            "--trust",
+            p(&trust_file),
+            "--log",
+            p(&log_dir),
+            "--rounds",
+            "2",
+            "--retries",
+            "1",
+            "--timeout-ms",
+            "300",
+        ],
+        T,
+    );
+    assert!(out.contains("GH100 A01 GSP FMC LF"), "{out}");
+    assert!(out.contains("rounds 0/2 ok"), "{out}");
+    assert!(
+        out.contains("warning: 4 SPDM answer(s) refused as evidence and not logged"),
+        "{out}"
+    );
+    assert!(out.contains("unknown-nonce=4"), "{out}");
+    assert!(out.contains("nothing to log"), "{out}");
+    assert!(entries(&log_dir).is_empty());
+
+    // An agent whose reports are the simulated GPU's but whose chain is the H100's.
+    let gpu = SimulatedGpu::load(&root.join("gpu0"), "gpu0").unwrap();
+    let gpu_id = lightcone_verifier::evidence::chip_id_of_chain(&gpu.chain_der()).unwrap();
+    let impostor = SpdmAgent::bind(
+        LOCAL,
+        Impostor {
+            gpu,
+            chain_der: der_of(&read_pem_certs(&sample.chain).unwrap()),
+        },
+    )
+    .unwrap()
+    .spawn()
+    .unwrap();
+    let addr = impostor.addr().to_string();
+    let out = run_ok(
+        &[
+            "landmark",
+            "probe",
+            "--spdm",
+            "--chip",
+            &addr,
+            "--dir",
+            p(&paris),
+            "--trust",
+            p(&trust_file),
+            "--log",
+            p(&log_dir),
+            "--rounds",
+            "2",
+            "--retries",
+            "0",
+            "--timeout-ms",
+            "300",
+        ],
+        T,
+    );
+    assert!(out.contains("rounds 0/2 ok"), "{out}");
+    assert!(out.contains("bad-signature=2"), "{out}");
+    assert!(entries(&log_dir).is_empty());
+    // Pinned in a fleet to the simulated GPU's id, the H100 chain is refused before any round.
+    std::fs::write(
+        root.join("fleet.toml"),
+        format!(
+            "rounds = 1\ntimeout_ms = 300\nretries = 0\n[[chip]]\nname = \"gpu0\"\naddr = \"{addr}\"\nkind = \"spdm\"\nchip_id = \"{gpu_id}\"\n"
+        ),
+    )
+    .unwrap();
+    let fleet_file = root.join("fleet.toml");
+    let out = run_ok(
+        &[
+            "landmark",
+            "run",
+            "--fleet",
+            p(&fleet_file),
+            "--cycles",
+            "1",
+            "--dir",
+            p(&paris),
+            "--trust",
+            p(&trust_file),
+            "--log",
+            p(&log_dir),
+        ],
+        T,
+    );
+    assert!(
+        out.contains("gpu0: not probed") && out.contains("pins"),
+        "{out}"
+    );
+    assert!(entries(&log_dir).is_empty());
+    assert_eq!(impostor.counters().answered(), 2);
+}
