@@ -10,6 +10,7 @@
 use lightcone::evidence::spdm::{SpdmEvidence, NONCE_LEN};
 use std::path::{Path, PathBuf};
 
+pub mod gpu;
 pub mod x509;
 
 use x509::{Cert, ChainError, VerifiedChain};
