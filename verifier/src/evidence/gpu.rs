@@ -86,7 +86,11 @@ pub fn identify_gpu(chain_der: &[u8], roots: &[(String, Cert)]) -> Result<GpuIde
     let chain = parse_der_chain(chain_der)?;
     let mut last_error = ChainError::UntrustedRoot(format!(
         "it ends at none of the trusted X.509 roots ({})",
-        roots.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+        roots
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     for (name, root) in roots.iter().filter(|(_, r)| ends_at(&chain, r)) {
         let Some(validity) = path_validity(&chain, root) else {
@@ -133,8 +137,12 @@ fn path_validity(chain: &[Cert], root: &Cert) -> Option<Validity> {
     };
     for cert in chain.iter().chain(std::iter::once(root)) {
         let v = &cert.certificate().tbs_certificate.validity;
-        window.not_before = window.not_before.max(v.not_before.to_unix_duration().as_secs());
-        window.not_after = window.not_after.min(v.not_after.to_unix_duration().as_secs());
+        window.not_before = window
+            .not_before
+            .max(v.not_before.to_unix_duration().as_secs());
+        window.not_after = window
+            .not_after
+            .min(v.not_after.to_unix_duration().as_secs());
     }
     (window.not_before <= window.not_after).then_some(window)
 }
