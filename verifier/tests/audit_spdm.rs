@@ -265,10 +265,7 @@ fn kinds(report: &AuditReport) -> BTreeSet<FindingKind> {
     report.findings.iter().map(|f| f.kind).collect()
 }
 
-fn chip<'r>(
-    report: &'r AuditReport,
-    id: ChipId,
-) -> &'r lightcone_verifier::audit::model::ChipReport {
+fn chip(report: &AuditReport, id: ChipId) -> &lightcone_verifier::audit::model::ChipReport {
     let id = id.to_string();
     report.chips.iter().find(|c| c.chip_id == id).unwrap()
 }
@@ -369,8 +366,8 @@ fn a_gpu_in_beijing_with_one_lying_landmark_and_delayed_honest_ones_is_not_verif
         Some(internet_rtt_ns(FRANKFURT, GPU_SITES[0], GPU_ANSWER_NS)),
     );
     case.entries.push(lie);
-    for l in 1..LANDMARKS.len() {
-        let honest = internet_rtt_ns(LANDMARKS[l], BEIJING, GPU_ANSWER_NS) + 5_000_000;
+    for (l, site) in LANDMARKS.iter().enumerate().skip(1) {
+        let honest = internet_rtt_ns(*site, BEIJING, GPU_ANSWER_NS) + 5_000_000;
         let e = case.spdm((l, g), BEIJING, t + l as u64 * 1_000_000, Some(honest));
         case.entries.push(e);
     }
