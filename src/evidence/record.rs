@@ -147,6 +147,18 @@ impl<'a> SpdmMeasurement<'a> {
     /// signature over the transcript holds (`BadSignature`). The chain that vouches for
     /// `gpu_key` is the caller's to check.
     pub fn check_evidence(&self, gpu_key: &P384PublicKey) -> Result<SpdmEvidence<'a>, Error> {
+        let evidence = self.check_binding(gpu_key)?;
+        evidence.verify_signature(gpu_key)?;
+        Ok(evidence)
+    }
+
+    /// [`Self::check_evidence`] without the GPU's signature, for auditors that verify it with
+    /// another implementation: the GPU signed [`Self::transcript`] with ECDSA P-384/SHA-384,
+    /// and the signature is [`lightcone::evidence::spdm::Measurements::signature_bytes`].
+    ///
+    /// [`lightcone::evidence::spdm::Measurements::signature_bytes`]:
+    ///     crate::evidence::spdm::Measurements::signature_bytes
+    pub fn check_binding(&self, gpu_key: &P384PublicKey) -> Result<SpdmEvidence<'a>, Error> {
         self.check_size()?;
         let digest: [u8; 32] = Sha256::digest(self.report).into();
         if digest != self.measurement.body.report_sha256.0 {
@@ -157,8 +169,17 @@ impl<'a> SpdmMeasurement<'a> {
         }
         let evidence = SpdmEvidence::parse_concatenated(self.report)?;
         evidence.check_nonce(&challenge_nonce(&self.measurement.body.challenge)?)?;
-        evidence.verify_signature(gpu_key)?;
         Ok(evidence)
+    }
+
+    /// The bytes the GPU signed: the report without its final 96-byte signature (the request
+    /// followed by the unsigned response). Meaningful once [`Self::check_binding`] passed.
+    pub fn transcript(&self) -> &'a [u8] {
+        let end = self
+            .report
+            .len()
+            .saturating_sub(crate::ecdsa::P384_SIGNATURE_LEN);
+        self.report.get(..end).unwrap_or_default()
     }
 
     /// Verifies the whole record: the landmark's signature under its certified key, the

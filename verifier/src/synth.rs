@@ -280,6 +280,7 @@ impl SynthFleet {
             vendors: vec![("synthetic-vendor".to_owned(), self.vendor.public_key())],
             log_verifier_keys: key.iter().cloned().collect(),
             log_verifier_key: key,
+            x509_roots: Vec::new(),
         }
     }
 

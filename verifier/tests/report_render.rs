@@ -261,6 +261,8 @@ pub fn fixture() -> AuditReport {
             measurements_accepted: 4950,
             device_certificates: 7,
             landmark_certificates: 4,
+            gpu_chains: 0,
+            model_endorsements: 0,
             signatures_verified: 10_158,
             rejected: 130,
         },

@@ -131,7 +131,7 @@ impl<'a> Aggregate<'a> {
     /// cannot attribute to one operator, returns a finding instead.
     pub fn accept(&mut self, a: &Accepted) -> Option<Finding> {
         let m = &a.measurement;
-        let challenge = &m.body.response.body.challenge;
+        let challenge = &m.challenge;
         // The full (landmark, nonce): a landmark that saw another's challenge cannot craft a
         // colliding key and get honest measurements dropped as repeats.
         if !self
@@ -148,7 +148,7 @@ impl<'a> Aggregate<'a> {
                 ),
             );
         }
-        let sent = m.body.sent_at_ns;
+        let sent = m.sent_at_ns;
         let sent_s = sent / 1_000_000_000;
         let landmark = match self.certs.landmark_view_at(&a.landmark, sent_s) {
             Ok(Some(view)) => view,
@@ -185,10 +185,10 @@ impl<'a> Aggregate<'a> {
                 let Some(timing) = self.certs.device_timing_at(&chip, sent_s) else {
                     return None; // unreachable: ingest checked the certificate
                 };
-                let processing =
-                    timing.credited_ns(m.body.response.body.processing_ns, self.rules.credit);
+                let processing = timing
+                    .credited_ns(m.response.map_or(0, |r| r.processing_ns), self.rules.credit);
                 let bound = DistanceBound::from_rtt(
-                    m.body.rtt_ns,
+                    m.rtt_ns,
                     processing,
                     landmark.uncertainty_m,
                     self.speed,
@@ -201,7 +201,7 @@ impl<'a> Aggregate<'a> {
 
     fn fold_chip_bound(&mut self, a: &Accepted, chip: ChipId, lm: &LandmarkView, radius_m: u64) {
         let m = &a.measurement;
-        let sent = m.body.sent_at_ns;
+        let sent = m.sent_at_ns;
         let epoch = sent / self.rules.epoch_ns.max(1);
         let state = self.chips.entry(chip).or_default();
         state.accepted += 1;
@@ -218,21 +218,24 @@ impl<'a> Aggregate<'a> {
             });
         best.count = best.count.saturating_add(1);
         // Ties go to the smaller RTT, so the report does not depend on log order.
-        if (radius_m, m.body.rtt_ns) < (best.radius_m, best.rtt_ns) {
+        if (radius_m, m.rtt_ns) < (best.radius_m, best.rtt_ns) {
             best.radius_m = radius_m;
-            best.rtt_ns = m.body.rtt_ns;
+            best.rtt_ns = m.rtt_ns;
         }
         let times = state.epoch_times.entry(epoch).or_insert((sent, sent));
         times.0 = times.0.min(sent);
         times.1 = times.1.max(sent);
-        state.counters.push(CounterObservation {
-            landmark: a.landmark,
-            operator: lm.operator,
-            counter: m.body.response.body.counter,
-            sent_ns: sent,
-            received_ns: sent.saturating_add(m.body.rtt_ns),
-            index: a.index,
-        });
+        // SPDM evidence carries no counter: its freshness rests on the derived nonce alone.
+        if let Some(response) = m.response {
+            state.counters.push(CounterObservation {
+                landmark: a.landmark,
+                operator: lm.operator,
+                counter: response.counter,
+                sent_ns: sent,
+                received_ns: sent.saturating_add(m.rtt_ns),
+                index: a.index,
+            });
+        }
     }
 
     fn finding(&self, a: &Accepted, kind: FindingKind, detail: String) -> Finding {
@@ -262,7 +265,7 @@ fn cross_check(
     let c = Speed::LIGHT.m_per_s() as f64;
     // Light needs 2d/c for the round trip; any processing only adds to the RTT.
     let min_rtt_ns = (2.0 * d.max(0.0) / c) * 1e9;
-    let rtt = a.measurement.body.rtt_ns;
+    let rtt = a.measurement.rtt_ns;
     CrossCheck {
         measurer: a.landmark,
         responder,

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use lightcone::ed25519::PreparedKey;
 use lightcone::PreparedAnyKey;
 use lightcone::{
-    ChipId, DeviceCertificate, IssuerId, LandmarkCertificate, LandmarkId, LogRecord, Signature,
-    Wire,
+    ChipId, DeviceCertificate, IssuerId, LandmarkCertificate, LandmarkId, LogEntry, LogRecord,
+    Signature, Wire,
 };
 use rayon::prelude::*;
 
@@ -61,6 +61,10 @@ pub struct Certificates {
     /// landmark re-certified to another operator, whose old operator may have kept the key)
     /// are one party, represented by the smallest name of the group.
     pub operator_group: HashMap<lightcone::OperatorName, lightcone::OperatorName>,
+    /// GPU chains (SPDM-evidence chips) by chip id, in canonical order.
+    pub gpus: super::gpus::GpuMap,
+    /// Registry endorsements of GPU models' timing, in canonical order.
+    pub endorsements: Vec<lightcone::Verified<lightcone::evidence::ModelEndorsement>>,
 }
 
 /// What the audit may assume about a chip's timing at one moment: the most conservative value
@@ -119,28 +123,52 @@ impl Certificates {
             .find(|c| c.cert.body.validity.contains(unix_s))
     }
 
-    /// The most conservative timing of every device certificate valid at `unix_s`.
+    /// The most conservative timing of every device certificate and GPU chain valid at
+    /// `unix_s` (a GPU's timing is what the registry's endorsements valid then give it).
     pub fn device_timing_at(&self, id: &ChipId, unix_s: u64) -> Option<DeviceTiming> {
-        let valid = self
+        let certified = self
             .chips
-            .get(id)?
-            .iter()
-            .filter(|c| c.cert.body.validity.contains(unix_s));
-        valid.fold(None, |acc: Option<DeviceTiming>, c| {
-            let t = c.cert.body.timing;
-            Some(match acc {
-                None => DeviceTiming {
-                    min_response_ns: t.min_response_ns,
-                    max_processing_ns: t.max_processing_ns,
-                    clock_tolerance_ppm: t.clock_tolerance_ppm,
-                },
-                Some(a) => DeviceTiming {
-                    min_response_ns: a.min_response_ns.min(t.min_response_ns),
-                    max_processing_ns: a.max_processing_ns.min(t.max_processing_ns),
-                    clock_tolerance_ppm: a.clock_tolerance_ppm.max(t.clock_tolerance_ppm),
-                },
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|c| c.cert.body.validity.contains(unix_s))
+            .map(|c| c.cert.body.timing);
+        let gpus = self
+            .gpus
+            .get(id)
+            .into_iter()
+            .flat_map(|list| super::gpus::valid_at(list, unix_s))
+            .map(|g| {
+                let min = super::gpus::min_response_ns(&self.endorsements, &g.identity, unix_s);
+                lightcone::ResponseTiming::minimum_only(min)
+            });
+        certified
+            .chain(gpus)
+            .fold(None, |acc: Option<DeviceTiming>, t| {
+                Some(match acc {
+                    None => DeviceTiming {
+                        min_response_ns: t.min_response_ns,
+                        max_processing_ns: t.max_processing_ns,
+                        clock_tolerance_ppm: t.clock_tolerance_ppm,
+                    },
+                    Some(a) => DeviceTiming {
+                        min_response_ns: a.min_response_ns.min(t.min_response_ns),
+                        max_processing_ns: a.max_processing_ns.min(t.max_processing_ns),
+                        clock_tolerance_ppm: a.clock_tolerance_ppm.max(t.clock_tolerance_ppm),
+                    },
+                })
             })
-        })
+    }
+
+    /// A GPU chain of chip `id` valid at `unix_s` (the first in canonical order; every chain
+    /// of one chip id holds the same leaf key).
+    pub fn gpu_at(&self, id: &ChipId, unix_s: u64) -> Option<&super::gpus::GpuCert> {
+        super::gpus::valid_at(self.gpus.get(id)?, unix_s).next()
+    }
+
+    /// Whether the log holds a valid device certificate or GPU chain for chip `id`.
+    pub fn is_certified(&self, id: &ChipId) -> bool {
+        self.chips.contains_key(id) || self.gpus.contains_key(id)
     }
 
     /// Where landmark `id` was at `unix_s` by every certificate valid then: the first one's
@@ -225,11 +253,16 @@ impl Certificates {
     /// Chips certified by more than one vendor root: each vendor is trusted for its own chips
     /// only, so two vendors claiming one key cannot both be right. Sorted by chip id.
     pub fn conflicting_issuers(&self) -> Vec<(ChipId, Vec<String>)> {
-        let mut out: Vec<(ChipId, Vec<String>)> = self
-            .chips
-            .iter()
-            .filter_map(|(id, list)| {
-                let mut vendors: Vec<String> = list.iter().map(|c| c.vendor.clone()).collect();
+        let ids: HashSet<&ChipId> = self.chips.keys().chain(self.gpus.keys()).collect();
+        let mut out: Vec<(ChipId, Vec<String>)> = ids
+            .into_iter()
+            .filter_map(|id| {
+                let certified = self.chips.get(id).into_iter().flatten();
+                let chains = self.gpus.get(id).into_iter().flatten();
+                let mut vendors: Vec<String> = certified
+                    .map(|c| c.vendor.clone())
+                    .chain(chains.map(|g| g.identity.root_name.clone()))
+                    .collect();
                 vendors.sort();
                 vendors.dedup();
                 (vendors.len() > 1).then_some((*id, vendors))
@@ -259,7 +292,8 @@ pub fn read_certificates_of(
     findings: &mut Vec<Finding>,
     counts: &mut Counts,
 ) -> Result<Certificates, AuditError> {
-    // Bundles are read in parallel; only certificate entries (tags 0 and 1) are kept, so this
+    // Bundles are read in parallel; only certificate entries (tags 0 and 1, and for GPUs 3 and
+    // 4: endorsements and chains) are kept, so this
     // holds the log's certificates, not its measurements. Measurements wait for pass 2, which
     // also reports entries that do not decode.
     let width = u64::from(TILE_WIDTH);
@@ -273,7 +307,7 @@ pub fn read_certificates_of(
             let start = n.saturating_mul(width).saturating_add(offset);
             Ok((start..)
                 .zip(reader.read_bundle(n)?)
-                .filter(|(_, bytes)| matches!(bytes.first(), Some(0) | Some(1)))
+                .filter(|(_, bytes)| matches!(bytes.first(), Some(0 | 1 | 3 | 4)))
                 .collect())
         })
         .collect();
@@ -281,19 +315,40 @@ pub fn read_certificates_of(
         counts.entries += reader.size();
     }
     let mut distinct: Vec<(u64, CertRecord)> = Vec::new();
+    let mut chains: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut endorsements = Vec::new();
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     for bundle in per_bundle {
         for (index, bytes) in bundle? {
-            let cert = match LogRecord::decode(&bytes) {
-                Ok(LogRecord::DeviceCertificate(c)) => {
+            let fresh = !seen.contains(&bytes);
+            let cert = match LogEntry::decode(&bytes) {
+                Ok(LogEntry::Record(LogRecord::DeviceCertificate(c))) => {
                     counts.device_certificates += 1;
                     CertRecord::Device(c)
                 }
-                Ok(LogRecord::LandmarkCertificate(c)) => {
+                Ok(LogEntry::Record(LogRecord::LandmarkCertificate(c))) => {
                     counts.landmark_certificates += 1;
                     CertRecord::Landmark(c)
                 }
-                Ok(LogRecord::Measurement(_) | LogRecord::ModelEndorsement(_)) | Err(_) => continue,
+                Ok(LogEntry::Record(LogRecord::ModelEndorsement(e))) => {
+                    counts.model_endorsements += 1;
+                    if fresh {
+                        endorsements.push((index, e));
+                    }
+                    seen.insert(bytes);
+                    continue;
+                }
+                Ok(LogEntry::GpuChain(c)) => {
+                    counts.gpu_chains += 1;
+                    if fresh {
+                        chains.push((index, c.chain_der.to_vec()));
+                    }
+                    seen.insert(bytes);
+                    continue;
+                }
+                Ok(LogEntry::Record(LogRecord::Measurement(_)) | LogEntry::Spdm(_)) | Err(_) => {
+                    continue
+                }
             };
             if seen.insert(bytes) {
                 distinct.push((index, cert));
@@ -318,6 +373,15 @@ pub fn read_certificates_of(
         .collect();
 
     let mut certs = Certificates::default();
+    for gpu in super::gpus::check_chains(chains, trust, findings, &mut counts.rejected) {
+        certs
+            .gpus
+            .entry(gpu.identity.chip_id)
+            .or_default()
+            .push(gpu);
+    }
+    certs.endorsements =
+        super::gpus::check_endorsements(endorsements, trust, findings, &mut counts.rejected);
     for (c, signature_ok) in claimed.into_iter().zip(signatures) {
         match c.verdict(signature_ok) {
             Ok(Checked::Chip(chip)) => certs

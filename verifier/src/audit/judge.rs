@@ -164,8 +164,8 @@ pub fn judge_chip(
     let robustness = latest_compliant
         .filter(|e| e.end_ns >= fresh_from)
         .and_then(|e| e.robustness);
-    let (model, vendor) = model_and_vendor(chip, cx);
-    let (key_algorithm, evidence) = key_and_evidence(cx.certs.chips.get(chip));
+    let (model, vendor) = model_and_vendor(cx.certs, cx.conflicting_issuers, chip);
+    let (key_algorithm, evidence) = key_and_evidence(cx.certs, chip);
     let report = ChipReport {
         chip_id: hex,
         model,
@@ -185,33 +185,51 @@ pub fn judge_chip(
     (report, findings)
 }
 
-/// The device key's algorithm and the chip's evidence kind, from its first certificate in
-/// canonical order (every certificate of one chip id certifies the same key).
-pub fn key_and_evidence(
-    certs: Option<&Vec<crate::audit::certificates::ChipCert>>,
-) -> (String, String) {
-    match certs.and_then(|list| list.first()) {
-        Some(c) => (
-            c.cert.body.device_key.algorithm().name().to_owned(),
-            "lightcone-response".to_owned(),
+/// The device key's algorithm and the chip's evidence kind: from its first device certificate
+/// in canonical order (every certificate of one chip id certifies the same key), or, for a GPU,
+/// its chain's P-384 leaf key and SPDM evidence.
+pub fn key_and_evidence(certs: &Certificates, chip: &ChipId) -> (String, String) {
+    let lightcone = certs
+        .chips
+        .get(chip)
+        .and_then(|list| list.first())
+        .map(|c| {
+            (
+                c.cert.body.device_key.algorithm().name().to_owned(),
+                "lightcone-response",
+            )
+        });
+    let gpu = certs.gpus.get(chip).is_some_and(|list| !list.is_empty());
+    match (lightcone, gpu) {
+        (Some((key, _)), true) => (key, "lightcone-response+spdm-1.1-measurements".to_owned()),
+        (Some((key, kind)), false) => (key, kind.to_owned()),
+        (None, true) => (
+            lightcone::Algorithm::EcdsaP384Sha384.name().to_owned(),
+            "spdm-1.1-measurements".to_owned(),
         ),
-        None => Default::default(),
+        (None, false) => Default::default(),
     }
 }
 
-/// The model (of the first certificate in canonical order) and every vendor that certified
-/// the chip.
-fn model_and_vendor(chip: &ChipId, cx: &JudgeContext<'_>) -> (String, String) {
-    let Some(list) = cx.certs.chips.get(chip) else {
-        return Default::default();
+/// The model (of the first certificate in canonical order, or for a GPU what the registry's
+/// endorsements call it) and every vendor (or X.509 root) that certified the chip.
+pub fn model_and_vendor(
+    certs: &Certificates,
+    conflicting: &HashMap<ChipId, Vec<String>>,
+    chip: &ChipId,
+) -> (String, String) {
+    let first_cert = certs.chips.get(chip).and_then(|list| list.first());
+    let first_gpu = certs.gpus.get(chip).and_then(|list| list.first());
+    let model = match (first_cert, first_gpu) {
+        (Some(c), _) => c.cert.body.model.as_str().to_owned(),
+        (None, Some(g)) => crate::audit::gpus::model_of(&certs.endorsements, &g.identity),
+        (None, None) => String::new(),
     };
-    let model = list
-        .first()
-        .map(|c| c.cert.body.model.as_str().to_owned())
-        .unwrap_or_default();
-    let vendor = match cx.conflicting_issuers.get(chip) {
-        Some(vendors) => vendors.join(" + "),
-        None => list.first().map(|c| c.vendor.clone()).unwrap_or_default(),
+    let vendor = match (conflicting.get(chip), first_cert, first_gpu) {
+        (Some(vendors), _, _) => vendors.join(" + "),
+        (None, Some(c), _) => c.vendor.clone(),
+        (None, None, Some(g)) => g.identity.root_name.clone(),
+        (None, None, None) => String::new(),
     };
     (model, vendor)
 }
@@ -234,10 +252,10 @@ fn status(
     if let Some(why) = &state.invalid_reason {
         return (ChipStatus::Invalid, why.clone());
     }
-    if !cx.certs.chips.contains_key(chip) {
+    if !cx.certs.is_certified(chip) {
         return (
             ChipStatus::Invalid,
-            "no valid device certificate in the log".to_owned(),
+            "no valid device certificate or GPU chain in the log".to_owned(),
         );
     }
     if let Some(v) = epochs.iter().find(|e| e.verdict == "violation") {

@@ -19,6 +19,7 @@ pub mod batch;
 pub mod capped;
 pub mod certificates;
 pub mod ecdsa_host;
+pub mod gpus;
 pub mod ingest;
 pub mod integrity;
 pub mod judge;
@@ -398,19 +399,20 @@ fn audit_here(
         chips.push(report);
         findings.append(&mut f);
     }
-    // Certified chips that never appear in a measurement are unverified too.
-    for (id, list) in &certs.chips {
+    // Certified chips and GPUs that never appear in a measurement are unverified too.
+    let mut unmeasured: Vec<&ChipId> = certs.chips.keys().chain(certs.gpus.keys()).collect();
+    unmeasured.sort();
+    unmeasured.dedup();
+    for id in unmeasured {
         if judged_ids.contains(id) {
             continue;
         }
-        let first = list.first();
-        let (key_algorithm, evidence) = judge::key_and_evidence(Some(list));
+        let (key_algorithm, evidence) = judge::key_and_evidence(&certs, id);
+        let (model, vendor) = judge::model_and_vendor(&certs, &conflicting, id);
         chips.push(model::ChipReport {
             chip_id: id.to_string(),
-            model: first
-                .map(|c| c.cert.body.model.as_str().to_owned())
-                .unwrap_or_default(),
-            vendor: first.map(|c| c.vendor.clone()).unwrap_or_default(),
+            model,
+            vendor,
             key_algorithm,
             evidence,
             status: model::ChipStatus::Unverified,

@@ -99,6 +99,10 @@ pub struct PolicySummary {
     pub landmark_confirmation_km: Option<f64>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Counts over the log.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Counts {
@@ -112,6 +116,12 @@ pub struct Counts {
     pub device_certificates: u64,
     /// Landmark certificate entries (repeats included).
     pub landmark_certificates: u64,
+    /// GPU certificate chain entries (repeats included); omitted when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub gpu_chains: u64,
+    /// Registry model endorsement entries (repeats included); omitted when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub model_endorsements: u64,
     /// Signatures verified (each measurement carries two).
     pub signatures_verified: u64,
     /// Entries rejected, for any reason (each has a finding).

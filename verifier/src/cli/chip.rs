@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use lightcone::evidence::spdm::SpdmEvidence;
 use lightcone::ResponseTiming;
+use lightcone_verifier::evidence::gpu::parse_der_chain;
 use lightcone_verifier::evidence::responder::{self_check, AnswerTimes};
 use lightcone_verifier::evidence::simulated::{self, SimulatedGpu};
-use lightcone_verifier::evidence::x509::{p384_key_of, split_der_chain};
+use lightcone_verifier::evidence::x509::p384_key_of;
 use lightcone_verifier::evidence::{chip_id_of_chain, NvidiaGpu, SpdmResponder};
 use lightcone_verifier::net::{AgentCounters, ChipAgent, RateLimits, SpdmAgent};
 use lightcone_verifier::registry::provision::{
@@ -237,7 +238,7 @@ fn serve_spdm<R: SpdmResponder>(
 /// chain's leaf key, prints one JSON object.
 fn timing<R: SpdmResponder>(responder: &mut R, rounds: u32, gpu: Option<u32>) -> Result<(), Error> {
     use rand_core::RngCore as _;
-    let chain = split_der_chain(&responder.chain_der()).map_err(|e| usage(&e.to_string()))?;
+    let chain = parse_der_chain(&responder.chain_der()).map_err(|e| usage(&e.to_string()))?;
     let leaf = chain
         .first()
         .ok_or_else(|| usage("the GPU's chain is empty"))?;

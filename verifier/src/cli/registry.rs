@@ -8,6 +8,7 @@ use lightcone_verifier::registry::provision::{
     registry_init, write_trust, REGISTRY_KEY, REGISTRY_PUB,
 };
 use lightcone_verifier::Error;
+use sha2::Digest as _;
 
 /// Arguments of `lightcone registry`.
 #[derive(Args, Debug)]
@@ -42,6 +43,31 @@ enum RegistryCommand {
         /// file holding it.
         #[arg(long)]
         log_verifier_key: Option<String>,
+    },
+    /// Endorse a GPU model's minimum response time (its vendor endorses none): GPUs whose
+    /// chain ends at ROOT and whose leaf common name starts with PREFIX answer no faster.
+    EndorseModel {
+        /// The registry directory (its registry.key signs).
+        #[arg(long)]
+        registry: PathBuf,
+        /// The model's name, as reports show it (1-16 characters).
+        #[arg(long)]
+        model: String,
+        /// The X.509 root (PEM, one certificate) the GPUs' chains end at.
+        #[arg(long)]
+        root: PathBuf,
+        /// The start of the leaf certificate's common name, e.g. `GH100`.
+        #[arg(long)]
+        leaf_cn_prefix: String,
+        /// The measured minimum response time, in microseconds.
+        #[arg(long)]
+        min_response_us: u64,
+        /// How long the endorsement is valid, in days from now.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+        /// The endorsement file to create (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -78,7 +104,61 @@ pub fn run(args: RegistryArgs) -> Result<(), Error> {
             );
             Ok(())
         }
+        RegistryCommand::EndorseModel {
+            registry,
+            model,
+            root,
+            leaf_cn_prefix,
+            min_response_us,
+            days,
+            out,
+        } => endorse_model(
+            &registry,
+            &model,
+            &root,
+            &leaf_cn_prefix,
+            min_response_us,
+            days,
+            &out,
+        ),
     }
+}
+
+/// Signs and writes a GPU model endorsement.
+fn endorse_model(
+    registry: &std::path::Path,
+    model: &str,
+    root: &std::path::Path,
+    leaf_cn_prefix: &str,
+    min_response_us: u64,
+    days: u64,
+    out: &std::path::Path,
+) -> Result<(), Error> {
+    use lightcone_verifier::registry::RegistryError;
+    let bad = |field: &str, e: lightcone::Error| RegistryError::core(field.to_owned(), e);
+    let (_, mut key) = lightcone_verifier::registry::provision::load_registry(registry)?;
+    let root = lightcone_verifier::evidence::read_root(root)?;
+    let root_sha256: [u8; 32] = sha2::Sha256::digest(root.der()).into();
+    let min_ns = min_response_us
+        .checked_mul(1_000)
+        .ok_or_else(|| bad("--min-response-us", lightcone::Error::InvalidCertificate))?;
+    let endorsement = lightcone::evidence::ModelEndorsement::issue(
+        &mut key,
+        lightcone::ModelName::new(model).map_err(|e| bad("--model", e))?,
+        root_sha256,
+        lightcone::evidence::LeafCnPrefix::new(leaf_cn_prefix)
+            .map_err(|e| bad("--leaf-cn-prefix", e))?,
+        lightcone::ResponseTiming::minimum_only(min_ns),
+        lightcone_verifier::registry::provision::validity_days(days),
+    )
+    .map_err(|e| bad("model endorsement", e))?;
+    lightcone_verifier::registry::certfile::write_model_endorsement(out, &endorsement)?;
+    println!(
+        "wrote {}: {model} (leaf CN {leaf_cn_prefix}*, root {}) answers no faster than {min_response_us} µs",
+        out.display(),
+        hex::encode(root_sha256)
+    );
+    Ok(())
 }
 
 /// A verifier key given inline or as a file, checked with the log module's parser.

@@ -10,12 +10,14 @@
 use lightcone::evidence::spdm::{SpdmEvidence, NONCE_LEN};
 use std::path::{Path, PathBuf};
 
+pub mod gpu;
 pub mod nvidia;
 pub mod responder;
 pub mod simulated;
 pub mod synthetic;
 pub mod x509;
 
+pub use gpu::chip_id_of_chain;
 pub use nvidia::NvidiaGpu;
 pub use responder::{SpdmResponder, SpdmResponderError};
 pub use simulated::SimulatedGpu;
@@ -237,12 +239,4 @@ pub fn check_spdm_report_with_roots(
 /// SEC1 bytes, the form X.509 carries).
 pub fn chip_id_of_key(key: &lightcone::ecdsa::P384PublicKey) -> lightcone::ChipId {
     lightcone::evidence::gpu_chip_id(key)
-}
-
-/// The chip id of the GPU whose chain (DER certificates concatenated, leaf first) this is: of
-/// the leaf's P-384 key. Checks no signature: verify the chain before trusting the id.
-pub fn chip_id_of_chain(chain_der: &[u8]) -> Result<lightcone::ChipId, ChainError> {
-    let chain = x509::split_der_chain(chain_der)?;
-    let leaf = chain.first().ok_or(ChainError::Empty)?;
-    Ok(chip_id_of_key(&x509::p384_key_of(leaf, 0)?))
 }

@@ -7,8 +7,9 @@
 use lightcone::evidence::spdm::NONCE_LEN;
 use lightcone_nvidia::Gpu;
 
+use super::gpu::parse_der_chain;
 use super::responder::{SpdmResponder, SpdmResponderError};
-use super::x509::{parse_pem_chain, split_der_chain};
+use super::x509::parse_pem_chain;
 use super::EvidenceError;
 
 /// An NVIDIA GPU in confidential computing mode, and its attestation chain (DER, leaf first).
@@ -31,7 +32,7 @@ pub fn chain_to_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
         // The driver pads its buffer with NULs after the last block.
         parse_pem_chain(text.trim_end_matches('\0')).map_err(|e| e.to_string())?
     } else {
-        split_der_chain(bytes).map_err(|e| e.to_string())?
+        parse_der_chain(bytes).map_err(|e| e.to_string())?
     };
     Ok(certs.iter().flat_map(|c| c.der().to_vec()).collect())
 }

@@ -71,7 +71,7 @@ impl AnswerTimes {
 pub fn self_check<R: SpdmResponder + ?Sized>(responder: &mut R) -> Result<(), SpdmResponderError> {
     use rand_core::RngCore as _;
     let fail = |why: String| SpdmResponderError(format!("self-check: {why}"));
-    let chain = super::x509::split_der_chain(&responder.chain_der())
+    let chain = super::gpu::parse_der_chain(&responder.chain_der())
         .map_err(|e| fail(format!("the chain: {e}")))?;
     let leaf = chain.first().ok_or_else(|| fail("an empty chain".into()))?;
     let key = super::x509::p384_key_of(leaf, 0).map_err(|e| fail(format!("the leaf: {e}")))?;

@@ -294,7 +294,7 @@ impl SpdmResponder for SimulatedGpu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::x509::split_der_chain;
+    use crate::evidence::gpu::parse_der_chain;
     use crate::evidence::{check_spdm_report, chip_id_of_chain, chip_id_of_key};
 
     const NOW: u64 = 1_800_000_000;
@@ -305,7 +305,7 @@ mod tests {
         let nonce = [0x42; NONCE_LEN];
         let report = gpu.measure(&nonce).unwrap();
         assert_eq!(report.len(), 4117, "the H100 sample's size");
-        let chain = split_der_chain(&gpu.chain_der()).unwrap();
+        let chain = parse_der_chain(&gpu.chain_der()).unwrap();
         assert_eq!(chain, gpu.chain());
         let root = gpu.root().unwrap().clone();
         let judged = check_spdm_report(&report, &chain, &root, Some(&nonce), NOW);
@@ -366,14 +366,14 @@ mod tests {
     }
 
     #[test]
-    fn split_der_chain_refuses_junk() {
+    fn parse_der_chain_refuses_junk() {
         let gpu = SimulatedGpu::generate("sim-3").unwrap();
         let der = gpu.chain_der();
-        assert!(split_der_chain(&[]).is_err());
-        assert!(split_der_chain(&der[..der.len() - 1]).is_err());
+        assert!(parse_der_chain(&[]).is_err());
+        assert!(parse_der_chain(&der[..der.len() - 1]).is_err());
         let mut extra = der.clone();
         extra.push(0);
-        assert!(split_der_chain(&extra).is_err());
-        assert!(split_der_chain(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
+        assert!(parse_der_chain(&extra).is_err());
+        assert!(parse_der_chain(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
     }
 }

@@ -502,34 +502,3 @@ pub fn p384_key_of(cert: &Cert, position: usize) -> Result<P384PublicKey, ChainE
         }),
     }
 }
-
-/// Splits DER certificates concatenated (as NVML returns a GPU's chain, and as a `GpuChain`
-/// log entry holds it) into parsed certificates, leaf first: each strict DER, at most
-/// [`MAX_CHAIN_LEN`], no byte between or after them.
-pub fn split_der_chain(bytes: &[u8]) -> Result<Vec<Cert>, ChainError> {
-    let mut certs = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let position = certs.len();
-        let bad = |why: String| ChainError::Der { position, why };
-        if position == MAX_CHAIN_LEN {
-            return Err(ChainError::TooLong(MAX_CHAIN_LEN + 1));
-        }
-        let mut reader = SliceReader::new(rest).map_err(|e| bad(e.to_string()))?;
-        let header = der::Header::decode(&mut reader).map_err(|e| bad(e.to_string()))?;
-        let len = header
-            .encoded_len()
-            .and_then(|h| h + header.length)
-            .map_err(|e| bad(e.to_string()))?;
-        let len = usize::try_from(u32::from(len)).map_err(|e| bad(e.to_string()))?;
-        let (one, tail) = rest
-            .split_at_checked(len)
-            .ok_or_else(|| bad("a certificate runs past the end".into()))?;
-        certs.push(Cert::from_der(one, position)?);
-        rest = tail;
-    }
-    if certs.is_empty() {
-        return Err(ChainError::Empty);
-    }
-    Ok(certs)
-}

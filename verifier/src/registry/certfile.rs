@@ -21,6 +21,10 @@
 //! encoded = "…"            # base64 of the canonical bytes
 //! ```
 //!
+//! A model endorsement file (`lightcone-model-endorsement-v3`, the registry's timing for a GPU
+//! model) has `issuer`, `model`, `x509_root_sha256`, `leaf_cn_prefix`, the timing, the validity,
+//! `signature` and `encoded`.
+//!
 //! A landmark certificate file has `landmark_id`, `landmark_key`, `issuer`, `operator`,
 //! `latitude` and
 //! `longitude` (decimal degrees as exact strings of microdegrees, e.g. `"48.856600"`),
@@ -30,6 +34,7 @@ use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use lightcone::evidence::ModelEndorsement;
 use lightcone::{DeviceCertificate, LandmarkCertificate, Wire};
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +145,73 @@ impl From<&LandmarkCertificate> for LandmarkCertificateView {
             encoded: B64.encode(c.to_vec()),
         }
     }
+}
+
+/// The `format` value of a GPU model endorsement file.
+pub const MODEL_ENDORSEMENT_FORMAT: &str = "lightcone-model-endorsement-v3";
+
+/// The human-readable view of a registry's GPU model endorsement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelEndorsementView {
+    /// Always [`MODEL_ENDORSEMENT_FORMAT`].
+    pub format: String,
+    /// Registry key id, hex.
+    pub issuer: String,
+    /// The GPU model's name.
+    pub model: String,
+    /// SHA-256 of the X.509 root's DER the GPU's chain must end at, hex.
+    pub x509_root_sha256: String,
+    /// The leaf certificate's common name must start with this.
+    pub leaf_cn_prefix: String,
+    /// Registry-measured minimum response time, ns.
+    pub min_response_ns: u64,
+    /// Most self-reported processing credited, ns (GPUs report none).
+    pub max_processing_ns: u64,
+    /// Timer tolerance, ppm.
+    pub clock_tolerance_ppm: u32,
+    /// First valid Unix second.
+    pub not_before: u64,
+    /// Last valid Unix second.
+    pub not_after: u64,
+    /// Registry signature, hex.
+    pub signature: String,
+    /// Base64 of the canonical encoding: the authoritative bytes.
+    pub encoded: String,
+}
+
+impl From<&ModelEndorsement> for ModelEndorsementView {
+    fn from(e: &ModelEndorsement) -> Self {
+        let b = &e.body;
+        ModelEndorsementView {
+            format: MODEL_ENDORSEMENT_FORMAT.to_owned(),
+            issuer: b.issuer.to_string(),
+            model: b.model.as_str().to_owned(),
+            x509_root_sha256: hex::encode(b.x509_root.0),
+            leaf_cn_prefix: b.leaf_cn_prefix.as_str().to_owned(),
+            min_response_ns: b.timing.min_response_ns,
+            max_processing_ns: b.timing.max_processing_ns,
+            clock_tolerance_ppm: b.timing.clock_tolerance_ppm,
+            not_before: b.validity.not_before,
+            not_after: b.validity.not_after,
+            signature: hex::encode(e.signature.to_bytes()),
+            encoded: B64.encode(e.to_vec()),
+        }
+    }
+}
+
+/// Writes a model endorsement file; refuses to overwrite.
+pub fn write_model_endorsement(path: &Path, e: &ModelEndorsement) -> Result<(), RegistryError> {
+    write_view(path, &ModelEndorsementView::from(e))
+}
+
+/// Reads a model endorsement file: decodes `encoded` and checks every shown field against it.
+/// The registry's signature is checked by the audit, against the trust file's registry key.
+pub fn load_model_endorsement(path: &Path) -> Result<ModelEndorsement, RegistryError> {
+    let shown: toml::Table = read_toml(path)?;
+    let e = ModelEndorsement::decode(&encoded_bytes(&shown, path)?)
+        .map_err(|e| RegistryError::core(path.display().to_string(), e))?;
+    check_shown(&shown, &ModelEndorsementView::from(&e), path)?;
+    Ok(e)
 }
 
 /// Microdegrees as exact decimal degrees with six places, e.g. `-0.000002`.

@@ -192,6 +192,9 @@ pub struct Trust {
     /// Every log verifier key (`[log]` or each `[[log]]`), in file order; a key's name is its
     /// log's origin.
     pub log_verifier_keys: Vec<String>,
+    /// X.509 roots of GPU attestation chains (`[[x509_root]]`), by name: each is trusted for
+    /// the chains that end at it.
+    pub x509_roots: Vec<(String, Cert)>,
 }
 
 impl TrustFile {
@@ -293,13 +296,14 @@ impl TrustFile {
             }
             origins.push(key.name().to_owned());
         }
-        self.x509_roots(path)?;
+        let x509_roots = self.x509_roots(path)?;
         let log_verifier_keys: Vec<String> = logs.iter().map(|l| l.verifier_key.clone()).collect();
         Ok(Trust {
             registry,
             vendors,
             log_verifier_key: log_verifier_keys.first().cloned(),
             log_verifier_keys,
+            x509_roots,
         })
     }
 }

@@ -24,7 +24,7 @@ use lightcone::{Challenge, ChipId, Ed25519Signer, Nonce};
 
 use super::{ProbeConfig, Prober};
 use crate::evidence::x509::{verify_chain, Cert, ChainError};
-use crate::evidence::{chip_id_of_key, x509::split_der_chain};
+use crate::evidence::{chip_id_of_key, gpu::parse_der_chain};
 use crate::net::discard::{DiscardCounts, DiscardReason};
 use crate::net::error::NetError;
 use crate::net::spdm_datagram::{SpdmDatagram, SPDM_DATAGRAM_LEN};
@@ -52,7 +52,7 @@ pub fn verify_gpu_chain(
     roots: &[(String, Cert)],
     at: u64,
 ) -> Result<VerifiedGpu, ChainError> {
-    let chain = split_der_chain(chain_der)?;
+    let chain = parse_der_chain(chain_der)?;
     let mut last_error = ChainError::UntrustedRoot("no trusted X.509 root is configured".into());
     for (name, root) in roots {
         match verify_chain(&chain, root, at) {
