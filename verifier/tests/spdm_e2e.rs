@@ -22,7 +22,7 @@ use lightcone_verifier::net::fleet::{Fleet, FleetRunner};
 use lightcone_verifier::net::probe::verify_gpu_chain;
 use lightcone_verifier::net::spdm_datagram::{SpdmDatagram, SPDM_DATAGRAM_LEN};
 use lightcone_verifier::net::{
-    DiscardCounts, DiscardReason, Logbook, ProbeConfig, Prober, SpdmAgent,
+    DiscardCounts, DiscardReason, GpuRecords, Logbook, ProbeConfig, Prober, SpdmAgent,
 };
 use lightcone_verifier::registry::{unix_now_s, Trust};
 use net_support::{eventually, run, run_ok, Fixture, Proc};
@@ -384,6 +384,13 @@ impl SpdmResponder for Impostor {
     }
 }
 
+fn records(v: &lightcone_verifier::net::probe::VerifiedGpu) -> GpuRecords<'_> {
+    GpuRecords {
+        chain_der: &v.chain_der,
+        endorsement: None,
+    }
+}
+
 fn der_of(certs: &[Cert]) -> Vec<u8> {
     certs.iter().flat_map(|c| c.der().to_vec()).collect()
 }
@@ -406,13 +413,13 @@ fn a_simulated_gpu_over_udp_is_measured_and_logged() {
     let tmp = tempfile::tempdir().unwrap();
     let mut book = logbook(&tmp.path().join("log"));
     let range = book
-        .append_spdm(&lm.cert, &v.chain_der, &report.rounds_ok)
+        .append_spdm(&lm.cert, records(&v), &report.rounds_ok)
         .unwrap();
     assert_eq!(range, 2..6);
     // The second batch logs measurements only.
     let again = lm.prober.probe_spdm(agent.addr(), &v, &config(1));
     let range = book
-        .append_spdm(&lm.cert, &v.chain_der, &again.rounds_ok)
+        .append_spdm(&lm.cert, records(&v), &again.rounds_ok)
         .unwrap();
     assert_eq!(range, 6..7);
     let trust = lm.fixture.trust.clone();
@@ -468,7 +475,7 @@ fn an_agent_replaying_the_real_h100_report_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let mut book = logbook(&tmp.path().join("log"));
     let range = book
-        .append_spdm(&lm.cert, &v.chain_der, &report.rounds_ok)
+        .append_spdm(&lm.cert, records(&v), &report.rounds_ok)
         .unwrap();
     assert!(range.is_empty());
     assert_eq!(book.log().size(), 0);
@@ -836,4 +843,130 @@ fn the_binary_landmark_refuses_a_replayed_h100_report_and_another_gpus_chain() {
     );
     assert!(entries(&log_dir).is_empty());
     assert_eq!(impostor.counters().answered(), 2);
+}
+
+#[test]
+fn probe_log_and_audit_a_simulated_gpu_with_the_registrys_endorsement() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    provision(root);
+    let (gpu0, paris, log_dir, trust_file) = (
+        root.join("gpu0"),
+        root.join("paris"),
+        root.join("log"),
+        root.join("trust.toml"),
+    );
+    let endorsement = root.join("sim.endorsement.toml");
+    run_ok(
+        &[
+            "registry",
+            "endorse-model",
+            "--registry",
+            p(&root.join("registry")),
+            "--model",
+            "SIM-GPU",
+            "--root",
+            p(&gpu0.join("root.pem")),
+            "--leaf-cn-prefix",
+            "lightcone simulated GPU",
+            "--min-response-us",
+            "100",
+            "--out",
+            p(&endorsement),
+        ],
+        T,
+    );
+    // An endorsement for another model's GPUs is refused before any round.
+    let other = root.join("other.endorsement.toml");
+    run_ok(
+        &[
+            "registry",
+            "endorse-model",
+            "--registry",
+            p(&root.join("registry")),
+            "--model",
+            "H100",
+            "--root",
+            p(&gpu0.join("root.pem")),
+            "--leaf-cn-prefix",
+            "GH100",
+            "--min-response-us",
+            "1",
+            "--out",
+            p(&other),
+        ],
+        T,
+    );
+    let agent = Proc::spawn(&[
+        "chip",
+        "serve",
+        "--simulated-gpu",
+        p(&gpu0),
+        "--floor-us",
+        "200",
+    ]);
+    let addr = agent.listening().to_string();
+    let probe = |e: &Path| {
+        run(
+            &[
+                "landmark",
+                "probe",
+                "--spdm",
+                "--chip",
+                &addr,
+                "--dir",
+                p(&paris),
+                "--trust",
+                p(&trust_file),
+                "--log",
+                p(&log_dir),
+                "--rounds",
+                "3",
+                "--endorsement",
+                p(e),
+            ],
+            T,
+        )
+    };
+    let refused = probe(&other);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not for this GPU"));
+    assert!(entries(&log_dir).is_empty());
+    let out = probe(&endorsement);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("model endorsement: SIM-GPU"), "{stdout}");
+    assert!(stdout.contains("logged entries 3..6"), "{stdout}");
+    // The endorsement is logged before the chain, the chain before the measurements.
+    let kinds: Vec<u8> = entries(&log_dir).iter().map(|e| e[0]).collect();
+    assert_eq!(kinds, vec![1, 3, 4, 5, 5, 5]);
+
+    // The auditor, from the log and the trust file alone: the GPU is verified, by its model.
+    std::fs::write(
+        root.join("policy.toml"),
+        "forbidden = [\"CN\"]\nfaulty_operators = 0\n",
+    )
+    .unwrap();
+    let json = root.join("a.json");
+    run_ok(
+        &[
+            "audit",
+            "--log",
+            p(&log_dir),
+            "--trust",
+            p(&trust_file),
+            "--policy",
+            p(&root.join("policy.toml")),
+            "--json",
+            p(&json),
+        ],
+        T,
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let chip = &report["chips"][0];
+    assert_eq!(chip["model"], "SIM-GPU", "{report:#}");
+    assert_eq!(chip["evidence"], "spdm-1.1-measurements");
+    assert_eq!(chip["status"], "verified", "{report:#}");
+    assert_eq!(chip["measurements"], 3);
 }

@@ -9,10 +9,11 @@ use lightcone::{
     DeviceCertificate, LandmarkCertificate, Position, ProcessingCredit, Speed, Verified,
 };
 use lightcone_verifier::evidence::read_pem_certs;
-use lightcone_verifier::net::fleet::{Fleet, FleetRunner};
+use lightcone_verifier::net::fleet::{load_endorsement, Fleet, FleetRunner, SpdmChipConfig};
 use lightcone_verifier::net::probe::{verify_gpu_chain, SpdmProbeReport, VerifiedGpu};
 use lightcone_verifier::net::{
-    DiscardCounts, LogSink, Logbook, NetError, ProbeConfig, ProbeReport, Prober, Submitter,
+    DiscardCounts, GpuRecords, LogSink, Logbook, NetError, ProbeConfig, ProbeReport, Prober,
+    Submitter,
 };
 use lightcone_verifier::registry::provision::{
     landmark_provision, load_landmark, validity_days, LANDMARK_CERT, LANDMARK_KEY,
@@ -100,6 +101,10 @@ enum LandmarkCommand {
         /// With --spdm: the GPU's chain, PEM leaf first (default: ask the agent).
         #[arg(long, requires = "spdm")]
         chain: Option<PathBuf>,
+        /// With --spdm: the registry's endorsement of the GPU's model (`lightcone registry
+        /// endorse-model`), checked against the GPU and logged with its chain.
+        #[arg(long, requires = "spdm")]
+        endorsement: Option<PathBuf>,
         /// Rounds to measure.
         #[arg(long, default_value_t = 5)]
         rounds: u32,
@@ -170,6 +175,7 @@ pub fn run(args: LandmarkArgs) -> Result<(), Error> {
             chip_cert,
             spdm,
             chain,
+            endorsement,
             rounds,
             timeout_ms,
             retries,
@@ -183,7 +189,12 @@ pub fn run(args: LandmarkArgs) -> Result<(), Error> {
                 interval: Duration::from_millis(interval_ms),
             };
             if spdm {
-                probe_spdm(&common, chip, chain.as_deref(), &config, bind)
+                let spdm = SpdmChipConfig {
+                    x509_root: None,
+                    chain,
+                    endorsement,
+                };
+                probe_spdm(&common, chip, &spdm, &config, bind)
             } else {
                 probe(&common, chip, chip_cert.as_deref(), &config, bind)
             }
@@ -424,7 +435,7 @@ fn print_spdm_report(label: &str, report: &SpdmProbeReport, gpu: &VerifiedGpu) {
 fn probe_spdm(
     common: &Common,
     chip: SocketAddr,
-    chain: Option<&Path>,
+    spdm: &SpdmChipConfig,
     config: &ProbeConfig,
     bind: Option<SocketAddr>,
 ) -> Result<(), Error> {
@@ -434,14 +445,14 @@ fn probe_spdm(
     let mut prober = Prober::bind(bind.unwrap_or_else(|| any_addr_like(chip)), s.key)?;
     let now = unix_now_s();
     let mut fetch_discards = DiscardCounts::default();
-    let gpu = match chain {
+    let gpu = match &spdm.chain {
         Some(path) => {
             let der: Vec<u8> = read_pem_certs(path)?
                 .iter()
                 .flat_map(|c| c.der().to_vec())
                 .collect();
             verify_gpu_chain(&der, &roots, now).map_err(|e| NetError::Config {
-                path: path.to_path_buf(),
+                path: path.clone(),
                 reason: format!("the GPU's chain does not verify: {e}"),
             })?
         }
@@ -457,6 +468,14 @@ fn probe_spdm(
     if fetch_discards.total() > 0 {
         println!("chain fetch discarded: {fetch_discards}");
     }
+    let endorsement = load_endorsement(spdm, &gpu, &s.trust)?;
+    if let Some(e) = &endorsement {
+        println!(
+            "model endorsement: {} (minimum response {} ns), checked against the GPU",
+            e.body.model.as_str(),
+            e.body.timing.min_response_ns
+        );
+    }
     let report = prober.probe_spdm(chip, &gpu, config);
     print_spdm_report(
         &format!("landmark {}", s.cert.body.landmark_id),
@@ -465,7 +484,11 @@ fn probe_spdm(
     );
     match book.as_mut() {
         Some(book) if !report.rounds_ok.is_empty() => {
-            let range = book.append_spdm(&s.cert, &gpu.chain_der, &report.rounds_ok)?;
+            let records = GpuRecords {
+                chain_der: &gpu.chain_der,
+                endorsement: endorsement.as_ref(),
+            };
+            let range = book.append_spdm(&s.cert, records, &report.rounds_ok)?;
             println!(
                 "logged entries {}..{} to {} (durable)",
                 range.start,

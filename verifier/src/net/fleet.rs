@@ -18,6 +18,7 @@
 //! kind = "spdm"                        # answers with SPDM evidence (`chip serve --nvidia`)
 //! x509_root = "nvidia-device-identity-ca"  # optional: the trust file's [[x509_root]] to use
 //! chain = "chips/rack2-h100-0.pem"     # optional: else fetched from the agent
+//! endorsement = "h100.endorsement.toml" # optional: the registry's timing of the model, logged
 //! chip_id = "…"                        # optional: pin the chip id (of the leaf key)
 //! ```
 //!
@@ -36,12 +37,13 @@ use serde::Deserialize;
 
 use super::discard::DiscardCounts;
 use super::error::NetError;
-use super::logbook::LogSink;
+use super::logbook::{GpuRecords, LogSink};
 use super::probe::{
     verify_gpu_chain, ProbeConfig, ProbeReport, Prober, SpdmProbeReport, VerifiedGpu,
 };
 use crate::evidence::x509::Cert;
 use crate::registry::{load_device_certificate, unix_now_s, Trust};
+use lightcone::evidence::ModelEndorsement;
 
 /// A fleet file as written.
 #[derive(Clone, Debug, Deserialize)]
@@ -70,6 +72,7 @@ struct FleetChipFile {
     kind: ChipKindFile,
     x509_root: Option<String>,
     chain: Option<PathBuf>,
+    endorsement: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -87,6 +90,9 @@ pub struct SpdmChipConfig {
     pub x509_root: Option<String>,
     /// A PEM chain file, if not fetched from the agent.
     pub chain: Option<PathBuf>,
+    /// The registry's endorsement of the GPU's model (`lightcone registry endorse-model`), if
+    /// the landmark logs one with the chain.
+    pub endorsement: Option<PathBuf>,
 }
 
 const fn default_rounds() -> u32 {
@@ -169,10 +175,13 @@ impl Fleet {
                 ChipKindFile::Spdm => Some(SpdmChipConfig {
                     x509_root: c.x509_root,
                     chain: c.chain.map(|p| base.join(p)),
+                    endorsement: c.endorsement.map(|p| base.join(p)),
                 }),
-                ChipKindFile::Lightcone if c.x509_root.is_some() || c.chain.is_some() => {
+                ChipKindFile::Lightcone
+                    if c.x509_root.is_some() || c.chain.is_some() || c.endorsement.is_some() =>
+                {
                     return Err(bad(format!(
-                        "chip `{}`: x509_root and chain need kind = \"spdm\"",
+                        "chip `{}`: x509_root, chain and endorsement need kind = \"spdm\"",
                         c.name
                     )))
                 }
@@ -200,6 +209,25 @@ impl Fleet {
             chips,
         })
     }
+}
+
+/// The endorsement an SPDM chip's fleet entry names, loaded and checked against the GPU and
+/// the trust file's registry now; `None` when it names none.
+pub fn load_endorsement(
+    spdm: &SpdmChipConfig,
+    gpu: &VerifiedGpu,
+    trust: &Trust,
+) -> Result<Option<ModelEndorsement>, NetError> {
+    let Some(path) = &spdm.endorsement else {
+        return Ok(None);
+    };
+    let endorsement = crate::registry::certfile::load_model_endorsement(path)?;
+    gpu.check_endorsement(&endorsement, &trust.registry, unix_now_s())
+        .map_err(|reason| NetError::Config {
+            path: path.clone(),
+            reason,
+        })?;
+    Ok(Some(endorsement))
 }
 
 /// What one cycle did for one chip.
@@ -348,9 +376,20 @@ impl<S: Ed25519Signer> FleetRunner<S> {
                 return;
             }
         };
+        let endorsement = match load_endorsement(spdm, &gpu, &self.trust) {
+            Ok(e) => e,
+            Err(e) => {
+                outcome.error = Some(e.to_string());
+                return;
+            }
+        };
         let report = self.prober.probe_spdm(addr, &gpu, &self.fleet.probe);
         if let Some(book) = logbook {
-            match book.append_spdm(&self.landmark, &gpu.chain_der, &report.rounds_ok) {
+            let records = GpuRecords {
+                chain_der: &gpu.chain_der,
+                endorsement: endorsement.as_ref(),
+            };
+            match book.append_spdm(&self.landmark, records, &report.rounds_ok) {
                 Ok(r) if !r.is_empty() => outcome.logged = Some(r),
                 Ok(_) => {}
                 Err(e) => outcome.error = Some(format!("logging failed: {e}")),

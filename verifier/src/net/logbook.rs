@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
 
-use lightcone::evidence::GpuChain;
+use lightcone::evidence::{GpuChain, ModelEndorsement};
 use lightcone::{DeviceCertificate, LandmarkCertificate, LogEntry, LogRecord, Measurement, Wire};
 
 use super::error::NetError;
@@ -34,20 +34,44 @@ pub fn probe_records(
     out
 }
 
-/// The entries of an SPDM probe: the landmark's certificate and the GPU's chain (always), then
-/// every round's `SpdmMeasurement`. `Malformed` (as a core error) for a chain over the record's
-/// bound.
+/// What an SPDM probe logs besides its rounds: the GPU's chain (DER, leaf first) and, when the
+/// landmark has one, the registry's endorsement of the GPU's model (checked against the GPU
+/// before it is logged: [`VerifiedGpu::check_endorsement`](super::probe::VerifiedGpu::check_endorsement)).
+#[derive(Clone, Copy, Debug)]
+pub struct GpuRecords<'a> {
+    /// The chain.
+    pub chain_der: &'a [u8],
+    /// The endorsement, if any.
+    pub endorsement: Option<&'a ModelEndorsement>,
+}
+
+impl GpuRecords<'_> {
+    /// The entries that precede the rounds: the landmark's certificate, the endorsement if
+    /// any, the chain. `Malformed` (as a core error) for a chain over the record's bound.
+    fn prefix(&self, landmark: &LandmarkCertificate) -> Result<Vec<Vec<u8>>, NetError> {
+        let chain = GpuChain::new(self.chain_der)
+            .map_err(|e| NetError::core("logging the GPU chain", e))?;
+        let mut out = vec![LogRecord::LandmarkCertificate(*landmark).to_vec()];
+        if let Some(e) = self.endorsement {
+            out.push(LogRecord::ModelEndorsement(*e).to_vec());
+        }
+        out.push(LogEntry::GpuChain(chain).to_vec());
+        Ok(out)
+    }
+}
+
+/// The entries of an SPDM probe: the landmark's certificate, the endorsement if any and the
+/// GPU's chain (always; returned first, with their count), then every round's
+/// `SpdmMeasurement`.
 pub fn spdm_probe_records(
     landmark: &LandmarkCertificate,
-    chain_der: &[u8],
+    gpu: GpuRecords<'_>,
     rounds: &[SpdmRound],
-) -> Result<Vec<Vec<u8>>, NetError> {
-    let chain = GpuChain::new(chain_der).map_err(|e| NetError::core("logging the GPU chain", e))?;
-    let mut out = Vec::with_capacity(rounds.len().saturating_add(2));
-    out.push(LogRecord::LandmarkCertificate(*landmark).to_vec());
-    out.push(LogEntry::GpuChain(chain).to_vec());
+) -> Result<(Vec<Vec<u8>>, usize), NetError> {
+    let mut out = gpu.prefix(landmark)?;
+    let prefix = out.len();
     out.extend(rounds.iter().map(|r| LogEntry::Spdm(r.record()).to_vec()));
-    Ok(out)
+    Ok((out, prefix))
 }
 
 /// Where a landmark's probes go: a local log directory ([`Logbook`], which needs the log key)
@@ -66,7 +90,7 @@ pub trait LogSink {
     fn append_spdm(
         &mut self,
         landmark: &LandmarkCertificate,
-        chain_der: &[u8],
+        gpu: GpuRecords<'_>,
         rounds: &[SpdmRound],
     ) -> Result<Range<u64>, NetError>;
 
@@ -87,10 +111,10 @@ impl LogSink for Logbook {
     fn append_spdm(
         &mut self,
         landmark: &LandmarkCertificate,
-        chain_der: &[u8],
+        gpu: GpuRecords<'_>,
         rounds: &[SpdmRound],
     ) -> Result<Range<u64>, NetError> {
-        Logbook::append_spdm(self, landmark, chain_der, rounds)
+        Logbook::append_spdm(self, landmark, gpu, rounds)
     }
 
     fn describe(&self) -> String {
@@ -130,6 +154,7 @@ impl Logbook {
                     LogEntry::Record(
                         LogRecord::DeviceCertificate(_) | LogRecord::LandmarkCertificate(_),
                     )
+                    | LogEntry::Record(LogRecord::ModelEndorsement(_))
                     | LogEntry::GpuChain(_),
                 ) = LogEntry::decode(&bytes)
                 {
@@ -191,21 +216,21 @@ impl Logbook {
         Ok(range)
     }
 
-    /// Appends an SPDM probe's entries as one durable batch (the landmark's certificate and
-    /// the GPU's chain when not yet in the log, then the rounds) and returns the indices of the
-    /// measurements. Nothing is appended when there are none.
+    /// Appends an SPDM probe's entries as one durable batch (the landmark's certificate, the
+    /// endorsement and the GPU's chain when not yet in the log, then the rounds) and returns
+    /// the indices of the measurements. Nothing is appended when there are none.
     pub fn append_spdm(
         &mut self,
         landmark: &LandmarkCertificate,
-        chain_der: &[u8],
+        gpu: GpuRecords<'_>,
         rounds: &[SpdmRound],
     ) -> Result<Range<u64>, NetError> {
         if rounds.is_empty() {
             let size = self.log.size();
             return Ok(size..size);
         }
-        let all = spdm_probe_records(landmark, chain_der, rounds)?;
-        let (certs, measurements) = all.split_at(2.min(all.len()));
+        let (all, prefix) = spdm_probe_records(landmark, gpu, rounds)?;
+        let (certs, measurements) = all.split_at(prefix.min(all.len()));
         let mut records: Vec<Vec<u8>> = certs
             .iter()
             .filter(|c| !self.certificates.contains(*c))

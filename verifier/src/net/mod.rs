@@ -33,7 +33,7 @@ pub use chip_agent::{AgentCounters, AgentHandle, ChipAgent};
 pub use datagram::{Datagram, DatagramError, MAX_DATAGRAM};
 pub use discard::{DiscardCounts, DiscardReason};
 pub use error::NetError;
-pub use logbook::{probe_records, LogSink, Logbook};
+pub use logbook::{probe_records, GpuRecords, LogSink, Logbook};
 pub use probe::{ProbeConfig, ProbeReport, Prober};
 pub use rate::RateLimits;
 pub use relay::{Relay, RelayConfig, RelayLimits, RouteSpec};

@@ -438,21 +438,21 @@ impl LogSink for Submitter {
             return Ok(0..0);
         }
         let records = probe_records(landmark, device, measurements);
-        self.deliver_all(&records)
+        self.deliver_all(&records, 2)
     }
 
     fn append_spdm(
         &mut self,
         landmark: &LandmarkCertificate,
-        chain_der: &[u8],
+        gpu: super::logbook::GpuRecords<'_>,
         rounds: &[crate::net::probe::SpdmRound],
     ) -> Result<Range<u64>, NetError> {
         if rounds.is_empty() {
             self.flush()?;
             return Ok(0..0);
         }
-        let records = super::logbook::spdm_probe_records(landmark, chain_der, rounds)?;
-        self.deliver_all(&records)
+        let (records, prefix) = super::logbook::spdm_probe_records(landmark, gpu, rounds)?;
+        self.deliver_all(&records, prefix)
     }
 
     fn describe(&self) -> String {
@@ -461,10 +461,10 @@ impl LogSink for Submitter {
 }
 
 impl Submitter {
-    /// Stores `records` (two certificate-like entries, then measurements) durably in the
+    /// Stores `records` (`prefix` certificate-like entries, then measurements) durably in the
     /// outbox, delivers everything waiting there oldest first, and returns the indices of the
     /// measurements.
-    fn deliver_all(&mut self, records: &[Vec<u8>]) -> Result<Range<u64>, NetError> {
+    fn deliver_all(&mut self, records: &[Vec<u8>], prefix: usize) -> Result<Range<u64>, NetError> {
         // Stored durably first, so a failure below loses nothing; then everything in the
         // outbox is delivered, oldest first.
         let path = self.enqueue(records)?;
@@ -476,7 +476,7 @@ impl Submitter {
             }
         }
         // The measurements are the last entries and fresh, so they are consecutive.
-        let first = indices.get(2).copied().unwrap_or(0);
+        let first = indices.get(prefix).copied().unwrap_or(0);
         let last = indices.last().copied().unwrap_or(first);
         Ok(first..last.saturating_add(1))
     }

@@ -18,13 +18,16 @@ use std::time::{Duration, Instant};
 
 use lightcone::ecdsa::P384PublicKey;
 use lightcone::evidence::spdm::{challenge_nonce, SpdmEvidence};
+use lightcone::evidence::ModelEndorsement;
 use lightcone::evidence::{SignedSpdmMeasurement, SpdmMeasurement};
 use lightcone::wire::Bytes;
 use lightcone::{Challenge, ChipId, Ed25519Signer, Nonce};
+use sha2::{Digest as _, Sha256};
 
 use super::{ProbeConfig, Prober};
+use crate::evidence::chip_id_of_key;
+use crate::evidence::gpu::{common_name, parse_der_chain};
 use crate::evidence::x509::{verify_chain, Cert, ChainError};
-use crate::evidence::{chip_id_of_key, gpu::parse_der_chain};
 use crate::net::discard::{DiscardCounts, DiscardReason};
 use crate::net::error::NetError;
 use crate::net::spdm_datagram::{SpdmDatagram, SPDM_DATAGRAM_LEN};
@@ -43,6 +46,35 @@ pub struct VerifiedGpu {
     pub leaf_subject: String,
     /// The name of the root it verified under.
     pub root_name: String,
+    /// SHA-256 of that root's DER (what a registry endorsement names).
+    pub root_sha256: [u8; 32],
+    /// The leaf's common name (an endorsement matches on its prefix; empty if none).
+    pub leaf_cn: String,
+}
+
+impl VerifiedGpu {
+    /// Checks that `endorsement` is the registry's (`registry_key`), valid at `at_unix_s`, and
+    /// applies to this GPU (its root and leaf common name): only such an endorsement is logged
+    /// with the GPU's chain.
+    pub fn check_endorsement(
+        &self,
+        endorsement: &ModelEndorsement,
+        registry_key: &lightcone::PublicKey,
+        at_unix_s: u64,
+    ) -> Result<(), String> {
+        let verified = endorsement
+            .verify(registry_key, at_unix_s)
+            .map_err(|e| format!("the model endorsement does not verify: {e}"))?;
+        if !verified.matches(&self.root_sha256, &self.leaf_cn) {
+            return Err(format!(
+                "the endorsement of model {} is not for this GPU (root {}, leaf CN {:?})",
+                verified.body.model.as_str(),
+                self.root_name,
+                self.leaf_cn
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Verifies a GPU's chain (DER, leaf first) at `at` (Unix seconds) against whichever of `roots`
@@ -63,6 +95,8 @@ pub fn verify_gpu_chain(
                     leaf_subject: v.leaf_subject().to_owned(),
                     leaf_key: v.leaf_key,
                     root_name: name.clone(),
+                    root_sha256: Sha256::digest(root.der()).into(),
+                    leaf_cn: chain.first().and_then(common_name).unwrap_or_default(),
                 })
             }
             Err(e) => last_error = e,
