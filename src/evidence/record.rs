@@ -15,7 +15,7 @@ use crate::distance::{DistanceBound, Speed};
 use crate::ecdsa::P384PublicKey;
 use crate::ed25519::PreparedKey;
 use crate::error::Error;
-use crate::evidence::spdm::{challenge_nonce, SpdmEvidence};
+use crate::evidence::spdm::{challenge_nonce, SpdmEvidence, OPERATION_ALL};
 use crate::ids::{ChipId, LandmarkId};
 use crate::message::Challenge;
 use crate::signed::{Signed, SignedBody};
@@ -142,8 +142,9 @@ impl<'a> SpdmMeasurement<'a> {
 
     /// Every check except the landmark's signature (for auditors that batch-verify it): the
     /// report is the one the landmark signed (its SHA-256), the challenge names the GPU whose
-    /// key is `gpu_key` (`WrongChip`), the report parses strictly, its request nonce is
-    /// [`challenge_nonce`] of the challenge (`ChallengeMismatch`), and the GPU's P-384
+    /// key is `gpu_key` (`WrongChip`), the report parses strictly, its request asks for every
+    /// measurement block (`OPERATION_ALL`, the request endorsed minimums are measured with)
+    /// and carries [`challenge_nonce`] of the challenge (`ChallengeMismatch`), and the GPU's P-384
     /// signature over the transcript holds (`BadSignature`). The chain that vouches for
     /// `gpu_key` is the caller's to check.
     pub fn check_evidence(&self, gpu_key: &P384PublicKey) -> Result<SpdmEvidence<'a>, Error> {
@@ -168,6 +169,11 @@ impl<'a> SpdmMeasurement<'a> {
             return Err(Error::WrongChip);
         }
         let evidence = SpdmEvidence::parse_concatenated(self.report)?;
+        // Endorsed minimums are measured for the full report: a cheaper request (a count, one
+        // block) could be answered faster than the minimum and must not be credited it.
+        if evidence.request().operation() != OPERATION_ALL {
+            return Err(Error::ChallengeMismatch);
+        }
         evidence.check_nonce(&challenge_nonce(&self.measurement.body.challenge)?)?;
         Ok(evidence)
     }

@@ -10,7 +10,7 @@ mod evidence_support;
 
 use std::collections::BTreeSet;
 
-use evidence_support::{key, Synthetic};
+use evidence_support::{ca_exts, key, leaf_exts, Spec, Synthetic};
 use lightcone::evidence::spdm::{
     answer_measurements, challenge_nonce, GetMeasurements, MeasurementBlock,
 };
@@ -137,23 +137,9 @@ impl Case {
         trust
     }
 
-    /// GPU `g`'s SPDM report for `nonce`.
+    /// GPU `g`'s SPDM report for `nonce`: every block (`OPERATION_ALL`), four of them.
     fn report(&mut self, g: usize, nonce: [u8; 32]) -> Vec<u8> {
-        let request = GetMeasurements::new(0xff, nonce, 0).unwrap();
-        let blocks: Vec<MeasurementBlock<'_>> = (1..=4)
-            .map(|index| MeasurementBlock {
-                index,
-                value_type: 0x01,
-                value: &[0x5c; 48],
-            })
-            .collect();
-        let mut responder_nonce = [0u8; 32];
-        self.rng.fill_bytes(&mut responder_nonce);
-        let mut out = vec![0u8; 4096];
-        let gpu = &mut self.gpus[g].key;
-        answer_measurements(gpu, &request, &blocks, &responder_nonce, b"", &mut out)
-            .unwrap()
-            .to_vec()
+        self.report_shaped(g, nonce, 0xff, 4)
     }
 
     /// Landmark `l` measures GPU `g` at `at`, sent at `t`, with `extra_ns` of added delay
@@ -601,4 +587,204 @@ fn the_real_h100_report_replayed_under_a_fresh_challenge_is_refused() {
     assert_eq!(h100.evidence, "spdm-1.1-measurements");
     assert_eq!(h100.vendor, "nvidia-device-identity-ca");
     assert_ne!(h100.status, ChipStatus::Verified);
+}
+
+impl Case {
+    /// GPU `g`'s report for `nonce` with request operation `operation` and `blocks` blocks.
+    fn report_shaped(&mut self, g: usize, nonce: [u8; 32], operation: u8, n: u8) -> Vec<u8> {
+        let request = GetMeasurements::new(operation, nonce, 0).unwrap();
+        let first = if operation == 0xff || operation == 0 {
+            1
+        } else {
+            operation
+        };
+        let blocks: Vec<MeasurementBlock<'_>> = (first..first + n)
+            .map(|index| MeasurementBlock {
+                index,
+                value_type: 0x01,
+                value: &[0x5c; 48],
+            })
+            .collect();
+        let mut responder_nonce = [0u8; 32];
+        self.rng.fill_bytes(&mut responder_nonce);
+        let mut out = vec![0u8; 4096];
+        let gpu = &mut self.gpus[g].key;
+        answer_measurements(gpu, &request, &blocks, &responder_nonce, b"", &mut out)
+            .unwrap()
+            .to_vec()
+    }
+}
+
+/// The chip agent (the owner) builds the GET_MEASUREMENTS request from the landmark's
+/// challenge (`GetMeasurements::new`: "a landmark (or the chip agent on its behalf)"), so it
+/// picks the operation. A count-only request (Param2 = 0) yields a response with no
+/// measurement block at all: the cheapest thing the GPU can sign. The registry's endorsement
+/// says nothing about the request shape it was measured with, yet the audit accepts such a
+/// report as evidence and credits it the full endorsed minimum. Expected: a report that is not
+/// the shape the endorsement was measured for is refused (or credited nothing).
+#[test]
+fn a_count_only_report_with_no_measurement_block_is_not_credited_the_endorsed_minimum() {
+    let mut case = Case::new(21);
+    let t = T0_NS + 30 * MIN_NS;
+    let g = 0;
+    for l in 0..LANDMARKS.len() {
+        let challenge = case.fleet.landmarks[l]
+            .landmark
+            .challenge(case.gpus[g].id, &mut case.rng)
+            .unwrap();
+        let report = case.report_shaped(g, challenge_nonce(&challenge).unwrap(), 0x00, 0);
+        assert!(
+            report.len() < 37 + 8 + 32 + 2 + 96 + 1,
+            "{} bytes",
+            report.len()
+        );
+        let rtt = internet_rtt_ns(
+            case.fleet.landmarks[l].true_position,
+            GPU_SITES[0],
+            GPU_ANSWER_NS,
+        );
+        let m = SpdmMeasurement::sign(
+            &mut case.fleet.landmarks[l].key,
+            challenge,
+            &report,
+            rtt,
+            t + l as u64 * 1_000_000,
+        )
+        .unwrap();
+        case.entries.push(LogEntry::Spdm(m).to_vec());
+    }
+    let report = case.audit();
+    let c = chip(&report, case.gpus[g].id);
+    eprintln!(
+        "status {:?}: {}; findings {:?}",
+        c.status,
+        c.reason,
+        kinds(&report)
+    );
+    eprintln!(
+        "caps {:?}",
+        c.epochs
+            .iter()
+            .flat_map(|e| e.caps.iter().map(|c| c.radius_m))
+            .collect::<Vec<_>>()
+    );
+    assert_ne!(
+        c.status,
+        ChipStatus::Verified,
+        "a GPU that signed only a measurement count (0 blocks) is verified with the endorsed minimum subtracted"
+    );
+}
+
+/// Chains of ten certificates: nine attacker CAs with good signatures, the last naming the
+/// trusted root as its issuer (so `ends_at` picks the root) but not signed by it. Each
+/// distinct chain costs the audit ten P-384 verifications (pure-Rust core path) before it
+/// fails at the root; the attacker pays one signature per chain (a new leaf). Any landmark
+/// relays any GpuChain record (net/submit.rs) and the log operator is untrusted, and no one is
+/// blamed. Expected: a bogus chain costs the audit one P-384 verification, at the root link.
+#[test]
+fn distinct_bogus_long_chains_are_refused_at_the_root_link_first() {
+    const N: usize = 100;
+    let mut case = Case::new(22);
+    case.honest(1);
+    let root_name = "CN=Test Root,O=lightcone";
+    let cas: Vec<SigningKey> = (0..9u8).map(|i| key(0x90 + i)).collect();
+    // A9 (index 8) names the trusted root; A1 (index 0) issues the leaves.
+    let mut upper: Vec<Cert> = Vec::new();
+    for i in (0..9).rev() {
+        let subject = format!("CN=Attacker CA {i},O=x");
+        let issuer = if i == 8 {
+            root_name.to_owned()
+        } else {
+            format!("CN=Attacker CA {},O=x", i + 1)
+        };
+        let signer = if i == 8 {
+            key(0xee)
+        } else {
+            cas[i + 1].clone()
+        };
+        upper.insert(
+            0,
+            Spec::new(&subject, &issuer, ca_exts(None)).sign(&cas[i], &signer),
+        );
+    }
+    let mut bogus = Vec::new();
+    for n in 0..N {
+        let leaf = Spec::new(
+            &format!("CN=GH100 A01 GSP FMC LF,serialNumber={n}"),
+            "CN=Attacker CA 0,O=x",
+            leaf_exts(),
+        )
+        // Signed by none of the chain's keys: a walk from the leaf up would stop here, so the
+        // finding below says which link the audit checked first.
+        .sign(&key(0x30), &key(0x31));
+        let mut chain = vec![leaf];
+        chain.extend(upper.iter().cloned());
+        assert_eq!(chain.len(), 10);
+        let der = der_chain(&chain);
+        bogus.push(LogEntry::GpuChain(GpuChain::new(&der).unwrap()).to_vec());
+    }
+    let trust = case.trust();
+    let t0 = std::time::Instant::now();
+    let base = case.audit_with(&case.entries, &trust);
+    let base_s = t0.elapsed().as_secs_f64();
+    let mut entries = case.entries.clone();
+    entries.extend(bogus);
+    let t1 = std::time::Instant::now();
+    let attacked = case.audit_with(&entries, &trust);
+    let attacked_s = t1.elapsed().as_secs_f64();
+    let per_chain_ms = (attacked_s - base_s) * 1e3 / N as f64;
+    eprintln!(
+        "base {base_s:.3} s, with {N} bogus chains {attacked_s:.3} s: {per_chain_ms:.2} ms per chain (2 threads)"
+    );
+    assert_eq!(attacked.counts.rejected, base.counts.rejected + N as u64);
+    // Blamed on no one.
+    assert!(attacked
+        .findings
+        .iter()
+        .filter(|f| f.detail.contains("GPU certificate chain rejected"))
+        .all(|f| f.landmark_id.is_none()));
+    // The root link is checked first, so each bogus chain is refused at its first signature
+    // check (measured: 64.7 ms per chain before, 3.7 ms after, in a debug build under load).
+    assert!(attacked
+        .findings
+        .iter()
+        .filter(|f| f.detail.contains("GPU certificate chain rejected"))
+        .all(|f| f.detail.contains("does not verify under the root")));
+}
+
+/// Landmark 1 (a faulty operator) logs a genuine GPU report made for a challenge that names
+/// landmark 0, signing it with its own key. The audit checks the signature under landmark 0's
+/// key (the challenge's landmark id), which fails, and names landmark 0 in the finding: the
+/// honest landmark is blamed for an entry it never signed (anyone, the log operator included,
+/// can make such an entry). Expected: an entry whose landmark signature does not verify under
+/// the landmark it names is not attributed to that landmark.
+#[test]
+fn an_entry_signed_by_another_landmark_is_not_blamed_on_the_landmark_it_names() {
+    let mut case = Case::new(23);
+    case.honest(1);
+    let t = T0_NS + 30 * MIN_NS;
+    let challenge = case.fleet.landmarks[0]
+        .landmark
+        .challenge(case.gpus[0].id, &mut case.rng)
+        .unwrap();
+    let report = case.report(0, challenge_nonce(&challenge).unwrap());
+    let m = SpdmMeasurement::sign(
+        &mut case.fleet.landmarks[1].key,
+        challenge,
+        &report,
+        50_000_000,
+        t,
+    )
+    .unwrap();
+    case.entries.push(LogEntry::Spdm(m).to_vec());
+    let report = case.audit();
+    let honest = case.fleet.landmarks[0].landmark.id().to_string();
+    let bad: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::InvalidSignature)
+        .collect();
+    eprintln!("{bad:#?}");
+    assert_eq!(bad.len(), 1);
+    assert_ne!(bad[0].landmark_id.as_deref(), Some(honest.as_str()));
 }

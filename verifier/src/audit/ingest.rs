@@ -512,8 +512,13 @@ fn judge_batch(pending: Vec<Pending<'_>>, out: &mut [(Outcome, u64)]) {
         // an answer the chip never gave. Only the landmark is blamed.
         let outcome = match (landmark_ok, chip_verdict) {
             (true, Ok(())) => Outcome::Accepted(a),
-            (false, _) => bad_signature(&a, "landmark signature over the measurement is invalid"),
-            (true, Err(why)) => bad_signature(&a, &why),
+            (false, _) => bad_signature(
+                &a,
+                None,
+                "the landmark signature over the measurement is invalid: the landmark the entry \
+                 names did not sign it (anyone could have made this entry)",
+            ),
+            (true, Err(why)) => bad_signature(&a, Some(a.landmark), &why),
         };
         if let Some(slot) = out.get_mut(p.slot) {
             slot.0 = outcome;
@@ -521,13 +526,14 @@ fn judge_batch(pending: Vec<Pending<'_>>, out: &mut [(Outcome, u64)]) {
     }
 }
 
-fn bad_signature(a: &Accepted, detail: &str) -> Outcome {
+/// An entry with a bad signature; `blamed` is the landmark that signed it, when one did.
+fn bad_signature(a: &Accepted, blamed: Option<LandmarkId>, detail: &str) -> Outcome {
     let chip = a.measurement.chip_id();
     Outcome::Rejected {
         finding: Finding {
             kind: FindingKind::InvalidSignature,
             chip_id: Some(chip.to_string()),
-            landmark_id: Some(a.landmark.to_string()),
+            landmark_id: blamed.map(|l| l.to_string()),
             log_index: Some(a.index),
             log_origin: None,
             detail: detail.into(),

@@ -429,6 +429,11 @@ pub fn verify_chain(chain: &[Cert], root: &Cert, at: u64) -> Result<VerifiedChai
         ));
     }
     let path: Vec<&Cert> = body.iter().chain(std::iter::once(root)).collect();
+    // The link to the trusted root first: a chain that does not reach the root costs one
+    // signature check, however many certificates of the attacker's own it holds.
+    if let Some((position, last)) = body.iter().enumerate().next_back() {
+        check_root_link(last, root, position)?;
+    }
     for (position, cert) in path.iter().enumerate() {
         let exts = check_one(cert, position, at)?;
         if position == 0 {
@@ -482,6 +487,30 @@ pub fn verify_chain(chain: &[Cert], root: &Cert, at: u64) -> Result<VerifiedChai
         leaf_key,
         subjects: path.iter().map(|c| c.subject()).collect(),
         root_fingerprint: root.fingerprint(),
+    })
+}
+
+/// Whether `last` (at `position`, the chain's last certificate below the root) names `root` as
+/// its issuer and is signed by it.
+fn check_root_link(last: &Cert, root: &Cert, position: usize) -> Result<(), ChainError> {
+    let named = last.cert.tbs_certificate.issuer.to_der();
+    let subject = root.cert.tbs_certificate.subject.to_der();
+    match (named, subject) {
+        (Ok(a), Ok(b)) if a == b => {}
+        _ => {
+            return Err(ChainError::UntrustedRoot(format!(
+                "the last certificate, {}, is not issued by the root {}",
+                last.subject(),
+                root.subject()
+            )))
+        }
+    }
+    check_signature(last, &root.cert, position).map_err(|e| match e {
+        ChainError::BadSignature(_) => ChainError::UntrustedRoot(format!(
+            "the last certificate's signature does not verify under the root {}",
+            root.subject()
+        )),
+        other => other,
     })
 }
 
