@@ -970,3 +970,49 @@ fn probe_log_and_audit_a_simulated_gpu_with_the_registrys_endorsement() {
     assert_eq!(chip["status"], "verified", "{report:#}");
     assert_eq!(chip["measurements"], 3);
 }
+
+/// A GPU agent that answers with a count-only report (no blocks: cheaper than the full report
+/// whose time the registry endorses), correctly signed by the GPU's own key.
+struct CountOnly {
+    key: p384::ecdsa::SigningKey,
+    chain_der: Vec<u8>,
+}
+
+impl SpdmResponder for CountOnly {
+    fn measure(&mut self, nonce: &[u8; NONCE_LEN]) -> Result<Vec<u8>, SpdmResponderError> {
+        use lightcone::evidence::spdm::{answer_measurements, GetMeasurements, OPERATION_COUNT};
+        let request = GetMeasurements::new(OPERATION_COUNT, *nonce, 0).unwrap();
+        let mut out = vec![0u8; 4096];
+        let report = answer_measurements(&mut self.key, &request, &[], &[9; 32], &[], &mut out)
+            .map_err(|e| SpdmResponderError(e.to_string()))?;
+        Ok(report.to_vec())
+    }
+    fn chain_der(&self) -> Vec<u8> {
+        self.chain_der.clone()
+    }
+}
+
+#[test]
+fn a_count_only_report_is_not_measured() {
+    let gpu = SimulatedGpu::generate("count").unwrap();
+    let roots = vec![("sim".to_string(), gpu.root().unwrap().clone())];
+    let responder = CountOnly {
+        key: gpu.key().clone(),
+        chain_der: gpu.chain_der(),
+    };
+    let agent = SpdmAgent::bind(LOCAL, responder).unwrap().spawn().unwrap();
+    let mut lm = landmark();
+    let mut discards = DiscardCounts::default();
+    let v = lm
+        .prober
+        .fetch_gpu_chain(agent.addr(), &roots, unix_now_s(), T, 2, &mut discards)
+        .unwrap();
+    let report = lm.prober.probe_spdm(agent.addr(), &v, &config(2));
+    assert!(report.rounds_ok.is_empty(), "{report:?}");
+    assert_eq!(
+        report.discards.get(DiscardReason::ChallengeMismatch),
+        4,
+        "{report:?}"
+    );
+    assert_eq!(report.refused_evidence(), 4);
+}

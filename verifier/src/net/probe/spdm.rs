@@ -10,14 +10,16 @@
 //! [`DiscardReason::LateNonce`], [`DiscardReason::Duplicate`]), a report signed by another key
 //! (another GPU answering, or an agent handing out another GPU's chain:
 //! [`DiscardReason::BadSignature`]), a report that does not parse
-//! ([`DiscardReason::Undecodable`]). The round then waits on for a valid answer until its
+//! ([`DiscardReason::Undecodable`]), a report that does not ask for every measurement block
+//! (a cheaper request could beat the endorsed minimum: [`DiscardReason::ChallengeMismatch`]).
+//! The round then waits on for a valid answer until its
 //! timeout, and the counts are in the [`SpdmProbeReport`] the CLI prints as a warning.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use lightcone::ecdsa::P384PublicKey;
-use lightcone::evidence::spdm::{challenge_nonce, SpdmEvidence};
+use lightcone::evidence::spdm::{challenge_nonce, SpdmEvidence, OPERATION_ALL};
 use lightcone::evidence::ModelEndorsement;
 use lightcone::evidence::{SignedSpdmMeasurement, SpdmMeasurement};
 use lightcone::wire::Bytes;
@@ -164,6 +166,7 @@ impl SpdmProbeReport {
             DiscardReason::Duplicate,
             DiscardReason::BadSignature,
             DiscardReason::Undecodable,
+            DiscardReason::ChallengeMismatch,
         ]
         .iter()
         .map(|r| self.discards.get(*r))
@@ -206,6 +209,12 @@ impl<S: Ed25519Signer> Prober<S> {
         };
         let evidence =
             SpdmEvidence::parse_concatenated(report).map_err(|_| DiscardReason::Undecodable)?;
+        // Endorsed minimums are measured for a report of every block; a cheaper request (a
+        // count, one block) could be answered faster, and the audit refuses it (blaming the
+        // landmark that signed it), so the landmark never signs one.
+        if evidence.request().operation() != OPERATION_ALL {
+            return Err(DiscardReason::ChallengeMismatch);
+        }
         let nonce = Nonce(Bytes(*evidence.request().nonce()));
         if nonce != *expected_nonce || self.answered.contains(&nonce) {
             return Err(if self.answered.contains(&nonce) {
