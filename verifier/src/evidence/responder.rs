@@ -80,6 +80,11 @@ pub fn self_check<R: SpdmResponder + ?Sized>(responder: &mut R) -> Result<(), Sp
     let report = responder.measure(&nonce)?;
     let evidence = lightcone::evidence::spdm::SpdmEvidence::parse_concatenated(&report)
         .map_err(|e| fail(format!("the report does not parse: {e}")))?;
+    if evidence.request().operation() != lightcone::evidence::spdm::OPERATION_ALL {
+        return Err(fail(
+            "the report does not hold every measurement block, and landmarks refuse it".into(),
+        ));
+    }
     evidence.verify(&key, &nonce).map_err(|e| {
         fail(format!(
             "the report is not signed by the chain's leaf key: {e}"
