@@ -704,7 +704,9 @@ fn distinct_bogus_long_chains_are_refused_at_the_root_link_first() {
         };
         upper.insert(
             0,
-            Spec::new(&subject, &issuer, ca_exts(None)).sign(&cas[i], &signer),
+            Spec::new(&subject, &issuer, ca_exts(None))
+                .sign(&cas[i], &signer)
+                .unwrap(),
         );
     }
     let mut bogus = Vec::new();
@@ -716,7 +718,8 @@ fn distinct_bogus_long_chains_are_refused_at_the_root_link_first() {
         )
         // Signed by none of the chain's keys: a walk from the leaf up would stop here, so the
         // finding below says which link the audit checked first.
-        .sign(&key(0x30), &key(0x31));
+        .sign(&key(0x30), &key(0x31))
+        .unwrap();
         let mut chain = vec![leaf];
         chain.extend(upper.iter().cloned());
         assert_eq!(chain.len(), 10);
