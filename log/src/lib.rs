@@ -57,5 +57,5 @@ pub use error::LogError;
 pub use hash::Hash;
 pub use note::{NoteSigner, VerifierKey};
 pub use proof::{ConsistencyProofText, TlogProof};
-pub use storage::{Entries, FsStore, Log, LogReader, Recovery, Store};
+pub use storage::{Entries, FsStore, Log, LogReader, Recovery, S3Store, Store};
 pub use tile::TilePath;

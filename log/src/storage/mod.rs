@@ -38,9 +38,11 @@ use std::sync::Arc;
 use crate::bounded_file;
 
 pub mod fs;
+pub mod object;
 mod reader;
 
 pub use fs::FsStore;
+pub use object::S3Store;
 pub use reader::{Entries, LogReader, TileHashReader};
 
 /// Name of the checkpoint file in the log directory.
