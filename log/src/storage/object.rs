@@ -34,7 +34,7 @@ use crate::edge::TileFile;
 use crate::error::{LogError, Result};
 use crate::tile::{new_tiles, TilePath};
 use futures::{StreamExt as _, TryStreamExt as _};
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore as _, PutMode, PutOptions, PutPayload};
 use std::ops::Range;
@@ -64,8 +64,27 @@ impl S3Store {
     /// The store at `url` (`s3://bucket[/prefix]`), configured from the standard `AWS_*`
     /// environment variables (see the module documentation).
     pub fn from_env(url: &str) -> Result<S3Store> {
+        S3Store::build(url, AmazonS3Builder::from_env())
+    }
+
+    /// The store at `url`, configured by `options` only (no environment): `object_store`'s
+    /// AWS configuration keys, e.g. `("aws_endpoint", "http://127.0.0.1:9000")`,
+    /// `("aws_allow_http", "true")`, `("aws_access_key_id", …)`, `("aws_region", …)`.
+    pub fn with_options(url: &str, options: &[(&str, &str)]) -> Result<S3Store> {
+        let mut builder = AmazonS3Builder::new();
+        for (key, value) in options {
+            let key: AmazonS3ConfigKey = key.parse().map_err(|_| LogError::Http {
+                url: url.to_owned(),
+                reason: format!("unknown object store option {key:?}"),
+            })?;
+            builder = builder.with_config(key, *value);
+        }
+        S3Store::build(url, builder)
+    }
+
+    fn build(url: &str, builder: AmazonS3Builder) -> Result<S3Store> {
         let (bucket, prefix) = parse_url(url)?;
-        let store = AmazonS3Builder::from_env()
+        let store = builder
             .with_bucket_name(bucket)
             .build()
             .map_err(|e| store_error(Path::new(url), e))?;
