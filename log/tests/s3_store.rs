@@ -126,6 +126,19 @@ fn a_log_in_s3_appends_reopens_and_verifies_like_a_directory() {
     }
     let vkey = log.verifier_key().clone();
     assert_eq!(log.checkpoint().root(), local.checkpoint().root());
+    // Partial tiles that full ones superseded are removed in the background.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ["tile/entries/000.p/3", "tile/0/000.p/3"]
+        .iter()
+        .any(|t| s3.check(t, 1 << 20).is_ok())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "superseded partial tiles are still there"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s3.check("tile/entries/000", 1 << 24).unwrap();
     drop(log);
     // A second init of the same prefix is refused.
     assert!(matches!(
