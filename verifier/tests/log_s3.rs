@@ -7,16 +7,13 @@
 //! in a bundle, a hash tile): the audit of the S3-backed log fails, exit 2 and no report, while
 //! the directory-backed log still audits.
 //!
-//! The server binary: `$MOTO_SERVER`, else `target/moto-venv/bin/moto_server` (`.ci/run`
-//! installs it there). Without it the test says SKIPPED and passes, unless
-//! `LIGHTCONE_REQUIRE_MOTO=1` (CI sets it when the install worked), which makes it fail.
+//! Without moto the test says SKIPPED and passes, unless `LIGHTCONE_REQUIRE_MOTO=1`
+//! (see `net_support::moto`).
 
 mod net_support;
 
-use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use lightcone::{LogRecord, Wire};
 use lightcone_verifier::log::http::{LogClient, ADD_PATH};
@@ -26,69 +23,10 @@ use lightcone_verifier::net::submit::encode_submission;
 use lightcone_verifier::registry::TrustFile;
 use lightcone_verifier::synth::SynthFleet;
 use net_support::witnesses::{p, LANDMARKS, T0_NS};
-use net_support::{run, run_ok, Proc};
+use net_support::{run, run_env, Proc};
 use rand_core::SeedableRng;
 
 const PREFIX: &str = "lightcone/log";
-
-fn moto_server() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("MOTO_SERVER") {
-        return Some(p.into());
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/moto-venv/bin/moto_server");
-    p.exists().then_some(p)
-}
-
-/// `moto_server` on loopback, killed on drop.
-struct Moto(Child, u16);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One plain HTTP/1.1 request to moto, the attacker's own client: the status line. Moto checks
-/// no signature, but an object's owner must be named by an `Authorization` header.
-fn raw(port: u16, method: &str, path: &str, body: &[u8]) -> Option<String> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: AWS4-HMAC-SHA256 \
-         Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).ok()?;
-    s.write_all(body).ok()?;
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).ok()?;
-    String::from_utf8_lossy(&answer)
-        .lines()
-        .next()
-        .map(str::to_owned)
-}
-
-fn start_moto(bin: &Path) -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto(child, port);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !raw(port, "PUT", "/logs", b"").is_some_and(|l| l.contains(" 200")) {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    moto
-}
 
 /// Each landmark's signed submission for one round: its certificate, the chip's, and 40
 /// measurements a minute apart (made in time order, so the chip's counter only grows).
@@ -128,7 +66,7 @@ fn post_all(client: &LogClient, bodies: &[Vec<u8>]) {
     }
 }
 
-fn serve(place: &[&str], key: &Path, trust: &Path) -> (Proc, LogClient) {
+fn serve(place: &[&str], key: &Path, trust: &Path, env: &[(String, String)]) -> (Proc, LogClient) {
     let mut args = vec!["log", "serve"];
     args.extend_from_slice(place);
     args.extend([
@@ -139,7 +77,7 @@ fn serve(place: &[&str], key: &Path, trust: &Path) -> (Proc, LogClient) {
         "--trust",
         p(trust),
     ]);
-    let server = Proc::spawn(&args);
+    let server = Proc::spawn_env(&args, env);
     let url = format!("http://{}", server.listening());
     let client = LogClient::new(&url, Duration::from_secs(10)).unwrap();
     (server, client)
@@ -147,25 +85,10 @@ fn serve(place: &[&str], key: &Path, trust: &Path) -> (Proc, LogClient) {
 
 #[test]
 fn an_s3_backed_log_server_audits_like_a_directory_one_and_tampering_fails_the_audit() {
-    let Some(bin) = moto_server() else {
-        assert!(
-            std::env::var("LIGHTCONE_REQUIRE_MOTO").is_err(),
-            "moto_server is required but not installed"
-        );
-        println!("SKIPPED: moto_server not installed (see .ci/run)");
+    let Some(moto) = net_support::moto::start() else {
         return;
     };
-    let moto = start_moto(&bin);
-    // The one test of this binary: its children inherit the store's standard AWS settings.
-    for (k, v) in [
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", moto.1)),
-        ("AWS_ALLOW_HTTP", "true".into()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-    ] {
-        std::env::set_var(k, v);
-    }
+    let env = moto.env();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(16);
@@ -175,7 +98,7 @@ fn an_s3_backed_log_server_audits_like_a_directory_one_and_tampering_fails_the_a
     write_key_file(&key, &signer).unwrap();
     drop(Log::init(root.join("log"), &f.origin, f.log_key.clone()).unwrap());
     let store = format!("s3://logs/{PREFIX}");
-    let vkey = run_ok(
+    let out = run_env(
         &[
             "log",
             "init",
@@ -186,8 +109,12 @@ fn an_s3_backed_log_server_audits_like_a_directory_one_and_tampering_fails_the_a
             "--key",
             p(&key),
         ],
+        &env,
         Duration::from_secs(30),
     );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    let vkey = String::from_utf8(out.stdout).unwrap();
     assert_eq!(vkey.trim(), signer.verifier_key().to_string());
     TrustFile::new(
         f.registry_public(),
@@ -202,8 +129,8 @@ fn an_s3_backed_log_server_audits_like_a_directory_one_and_tampering_fails_the_a
     )
     .unwrap();
 
-    let (_disk_server, disk) = serve(&["--dir", p(&root.join("log"))], &key, &trust);
-    let (s3_server, s3) = serve(&["--store", &store], &key, &trust);
+    let (_disk_server, disk) = serve(&["--dir", p(&root.join("log"))], &key, &trust, &env);
+    let (s3_server, s3) = serve(&["--store", &store], &key, &trust, &env);
     for round in 0..2 {
         let bodies = round_bodies(&mut f, &mut rng, round);
         post_all(&disk, &bodies);
@@ -211,7 +138,7 @@ fn an_s3_backed_log_server_audits_like_a_directory_one_and_tampering_fails_the_a
     }
     // Killed and restarted: the server reopens the log from the bucket alone.
     drop(s3_server);
-    let (_s3_server, s3) = serve(&["--store", &store], &key, &trust);
+    let (_s3_server, s3) = serve(&["--store", &store], &key, &trust, &env);
     let bodies = round_bodies(&mut f, &mut rng, 2);
     post_all(&disk, &bodies);
     post_all(&s3, &bodies);
@@ -270,7 +197,7 @@ fn an_s3_backed_log_server_audits_like_a_directory_one_and_tampering_fails_the_a
         *changed.last_mut().unwrap() ^= 1;
         let key = format!("/logs/{PREFIX}/{tile}");
         let put = |bytes: &[u8]| {
-            let line = raw(moto.1, "PUT", &key, bytes).unwrap();
+            let line = moto.raw("PUT", &key, bytes).unwrap();
             assert!(line.contains(" 200"), "{line}");
         };
         put(&changed);
