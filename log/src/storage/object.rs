@@ -49,7 +49,17 @@ pub struct S3Store {
     location: PathBuf,
     prefix: String,
     store: Arc<AmazonS3>,
-    runtime: tokio::runtime::Runtime,
+    /// Drives the client; `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for S3Store {
+    fn drop(&mut self) {
+        // Not a plain drop: that panics if the last owner is dropped inside an async context.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for S3Store {
@@ -98,8 +108,17 @@ impl S3Store {
             location: PathBuf::from(url.trim_end_matches('/')),
             prefix: prefix.to_owned(),
             store: Arc::new(store),
-            runtime,
+            runtime: Some(runtime),
         })
+    }
+
+    /// Runs `f` to completion on the store's runtime.
+    fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output> {
+        let rt = self
+            .runtime
+            .as_ref()
+            .ok_or(LogError::Internal("the S3 store is shutting down"))?;
+        Ok(rt.block_on(f))
     }
 
     /// The object key of log object `name`.
@@ -189,14 +208,13 @@ impl Store for S3Store {
     }
 
     fn read(&self, name: &str, limit: u64) -> Result<Vec<u8>> {
-        self.runtime.block_on(self.get(name, limit))
+        self.block_on(self.get(name, limit))?
     }
 
     fn check(&self, name: &str, limit: u64) -> Result<()> {
         let path = self.path_of(name);
         let meta = self
-            .runtime
-            .block_on(self.store.head(&self.key(name)))
+            .block_on(self.store.head(&self.key(name)))?
             .map_err(|e| store_error(&path, e))?;
         if meta.size > limit {
             return Err(too_large(path, limit));
@@ -205,7 +223,7 @@ impl Store for S3Store {
     }
 
     fn write_tiles(&self, sizes: Range<u64>, tiles: &[TileFile]) -> Result<()> {
-        self.runtime.block_on(async {
+        self.block_on(async {
             self.put(PENDING_FILE, &record_bytes(&sizes), PutMode::Overwrite)
                 .await
                 .map_err(|e| store_error(&self.path_of(PENDING_FILE), e))?;
@@ -215,18 +233,17 @@ impl Store for S3Store {
                 .try_collect::<Vec<()>>()
                 .await
                 .map(drop)
-        })
+        })?
     }
 
     fn publish_checkpoint(&self, note: &[u8]) -> Result<()> {
         let name = super::CHECKPOINT_FILE;
-        self.runtime
-            .block_on(self.put(name, note, PutMode::Overwrite))
+        self.block_on(self.put(name, note, PutMode::Overwrite))?
             .map_err(|e| store_error(&self.path_of(name), e))
     }
 
     fn recover(&self, size: u64) -> Result<Recovery> {
-        self.runtime.block_on(async {
+        self.block_on(async {
             let mut recovery = Recovery::default();
             let record = match self.get(PENDING_FILE, RECORD_MAX).await {
                 Ok(r) => r,
@@ -252,7 +269,7 @@ impl Store for S3Store {
                 .await
                 .map_err(|e| store_error(&self.path_of(PENDING_FILE), e))?;
             Ok(recovery)
-        })
+        })?
     }
 
     fn tidy(&self, completed: &[TilePath]) {
@@ -262,7 +279,10 @@ impl Store for S3Store {
             .iter()
             .map(|t| self.key(&format!("{}.p", t.to_path_string())))
             .collect();
-        self.runtime.spawn(async move {
+        let Some(rt) = self.runtime.as_ref() else {
+            return;
+        };
+        rt.spawn(async move {
             for dir in dirs {
                 let Ok(list) = store.list_with_delimiter(Some(&dir)).await else {
                     continue;
