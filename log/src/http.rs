@@ -543,7 +543,15 @@ async fn add(state: &State, req: Request<Incoming>) -> Resp {
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_SUBMISSION as u64) {
+    if let Some(n) = declared.filter(|&n| n > MAX_SUBMISSION as u64) {
+        // A body up to twice the limit is read and dropped first: answering while the client
+        // still writes makes the server close on unread bytes, and the reset can destroy the
+        // 413 before the client reads it (it would then retry instead of giving up).
+        if n <= 2 * MAX_SUBMISSION as u64 {
+            let _ = Limited::new(req.into_body(), 2 * MAX_SUBMISSION)
+                .collect()
+                .await;
+        }
         return text(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("a submission is at most {MAX_SUBMISSION} bytes"),
