@@ -46,11 +46,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::bounded_file::{self, Links};
 use crate::error::{LogError, Result};
 use crate::hash::{leaf_hash, Hash};
 use crate::note::MAX_NOTE_SIZE;
-use crate::storage::{Log, LogReader, CHECKPOINT_FILE};
+use crate::storage::{Log, Store, CHECKPOINT_FILE};
 use crate::tile::{TileKind, TilePath, MAX_ENTRY_SIZE, TILE_WIDTH};
 
 /// Where submissions are posted, below the log's URL prefix.
@@ -141,7 +140,7 @@ struct Job {
 }
 
 struct State {
-    dir: PathBuf,
+    store: Arc<dyn Store>,
     admission: Arc<dyn Admission>,
     jobs: mpsc::SyncSender<Job>,
 }
@@ -162,13 +161,13 @@ impl std::fmt::Debug for LogServer {
     }
 }
 
-/// The leaf hash of every entry of the log in `dir`, with its index (for de-duplication).
-fn index_entries(dir: &Path, size: u64) -> Result<HashMap<Hash, u64>> {
+/// The leaf hash of every entry of `log`, with its index (for de-duplication).
+fn index_entries(log: &Log) -> Result<HashMap<Hash, u64>> {
     let mut known = HashMap::new();
-    if size == 0 {
+    if log.size() == 0 {
         return Ok(known);
     }
-    let reader = LogReader::open(dir)?;
+    let reader = log.reader()?;
     for entry in reader.entries() {
         let (i, bytes) = entry?;
         known.entry(leaf_hash(&bytes)).or_insert(i);
@@ -185,13 +184,14 @@ impl LogServer {
         config: ServerConfig,
     ) -> Result<LogServer> {
         let dir = log.dir().to_path_buf();
+        let log_store = log.store().clone();
         let io = |source| LogError::Io {
             path: dir.clone(),
             source,
         };
         let addr = listener.local_addr().map_err(io)?;
         listener.set_nonblocking(true).map_err(io)?;
-        let known = index_entries(&dir, log.size())?;
+        let known = index_entries(&log)?;
         let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
         let seq_config = config.clone();
         let sequencer = std::thread::Builder::new()
@@ -209,7 +209,7 @@ impl LogServer {
             tokio::net::TcpListener::from_std(listener).map_err(io)?
         };
         let state = Arc::new(State {
-            dir: dir.clone(),
+            store: log_store,
             admission,
             jobs: tx,
         });
@@ -392,9 +392,7 @@ impl Witnessing {
         }
         let mut published = note;
         published.extend_from_slice(lines.as_bytes());
-        if let Err(e) =
-            crate::storage::replace_durably(&log.dir().join(CHECKPOINT_FILE), &published)
-        {
+        if let Err(e) = log.store().publish_checkpoint(&published) {
             eprintln!("lightcone: publishing the cosigned checkpoint: {e}");
         }
     }
@@ -404,7 +402,7 @@ impl Witnessing {
 fn add_checkpoint_body(log: &Log, old: u64, note: &[u8]) -> Result<Vec<u8>> {
     let mut body = format!("old {old}\n");
     if old > 0 && old < log.size() {
-        for h in LogReader::open(log.dir())?.consistency_proof(old)? {
+        for h in log.reader()?.consistency_proof(old)? {
             body.push_str(&crate::hash::hash_to_base64(&h));
             body.push('\n');
         }
@@ -527,7 +525,13 @@ async fn handle(
     let path = req.uri().path().trim_start_matches('/').to_owned();
     Ok(match (req.method(), path.as_str()) {
         (&Method::POST, ADD_PATH) => add(&state, req).await,
-        (&Method::GET, p) => read(&state.dir, p),
+        (&Method::GET, p) => {
+            // Store reads block (a file read, or an S3 GET on the store's own runtime).
+            let (state, p) = (state.clone(), p.to_owned());
+            tokio::task::spawn_blocking(move || read(state.store.as_ref(), &p))
+                .await
+                .unwrap_or_else(|_| text(StatusCode::INTERNAL_SERVER_ERROR, "read failed"))
+        }
         (_, ADD_PATH) => text(StatusCode::METHOD_NOT_ALLOWED, "POST submissions here"),
         _ => text(StatusCode::METHOD_NOT_ALLOWED, "only GET is served here"),
     })
@@ -539,7 +543,15 @@ async fn add(state: &State, req: Request<Incoming>) -> Resp {
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_SUBMISSION as u64) {
+    if let Some(n) = declared.filter(|&n| n > MAX_SUBMISSION as u64) {
+        // A body up to twice the limit is read and dropped first: answering while the client
+        // still writes makes the server close on unread bytes, and the reset can destroy the
+        // 413 before the client reads it (it would then retry instead of giving up).
+        if n <= 2 * MAX_SUBMISSION as u64 {
+            let _ = Limited::new(req.into_body(), 2 * MAX_SUBMISSION)
+                .collect()
+                .await;
+        }
         return text(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("a submission is at most {MAX_SUBMISSION} bytes"),
@@ -604,10 +616,10 @@ async fn add(state: &State, req: Request<Incoming>) -> Resp {
     }
 }
 
-fn read(dir: &Path, path: &str) -> Resp {
-    let (file, limit, content_type, cache) = if path == CHECKPOINT_FILE {
+fn read(store: &dyn Store, path: &str) -> Resp {
+    let (name, limit, content_type, cache) = if path == CHECKPOINT_FILE {
         (
-            dir.join(CHECKPOINT_FILE),
+            CHECKPOINT_FILE.to_owned(),
             MAX_NOTE_SIZE,
             "text/plain; charset=utf-8",
             "no-cache",
@@ -615,7 +627,7 @@ fn read(dir: &Path, path: &str) -> Resp {
     } else {
         match TilePath::parse(path) {
             Ok(t) => (
-                dir.join(t.to_path_string()),
+                t.to_path_string(),
                 if t.kind == TileKind::Entries {
                     MAX_BUNDLE
                 } else {
@@ -627,7 +639,7 @@ fn read(dir: &Path, path: &str) -> Resp {
             Err(_) => return text(StatusCode::NOT_FOUND, "no such resource"),
         }
     };
-    match bounded_file::read(&file, limit as u64, Links::Refuse) {
+    match store.read(&name, limit as u64) {
         Ok(bytes) => {
             let mut r = Response::new(Full::new(Bytes::from(bytes)));
             r.headers_mut()
@@ -636,9 +648,7 @@ fn read(dir: &Path, path: &str) -> Resp {
                 .insert(CACHE_CONTROL, HeaderValue::from_static(cache));
             r
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            text(StatusCode::NOT_FOUND, "no such resource")
-        }
+        Err(LogError::MissingFile { .. }) => text(StatusCode::NOT_FOUND, "no such resource"),
         Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "resource unreadable"),
     }
 }

@@ -9,7 +9,8 @@
 //! - [`edge`]: the tree's right edge, computing new tiles and the root incrementally.
 //! - [`note`]: C2SP `signed-note` with Ed25519, verifier and signer keys.
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` text, signing and verification.
-//! - [`storage`]: the on-disk log ([`Log`] writer, [`LogReader`]), crash-safe appends.
+//! - [`storage`]: the log's storage ([`Log`] writer, [`LogReader`]), crash-safe appends through
+//!   a [`Store`]: a directory ([`FsStore`]) or an S3-compatible bucket ([`S3Store`]).
 //! - [`http`]: the log server (the only holder of the log key; batched durable submissions,
 //!   the `tlog-tiles` read API) and its client.
 //! - [`witness`]: C2SP `tlog-witness` add-checkpoint and `tlog-cosignature` v1 Ed25519.
@@ -57,5 +58,5 @@ pub use error::LogError;
 pub use hash::Hash;
 pub use note::{NoteSigner, VerifierKey};
 pub use proof::{ConsistencyProofText, TlogProof};
-pub use storage::{Entries, Log, LogReader, Recovery};
+pub use storage::{Entries, FsStore, Log, LogReader, Recovery, S3Store, Store};
 pub use tile::TilePath;

@@ -15,7 +15,9 @@ use lightcone_verifier::log::storage::{
     generate_signing_key, read_key_file, write_key_file, CHECKPOINT_FILE,
 };
 use lightcone_verifier::log::tile::MAX_ENTRY_SIZE;
-use lightcone_verifier::log::{Log, LogError, LogReader, NoteSigner, VerifierKey};
+use lightcone_verifier::log::{
+    FsStore, Log, LogError, LogReader, NoteSigner, S3Store, Store, VerifierKey,
+};
 use lightcone_verifier::Error;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -35,8 +37,12 @@ enum LogCommand {
     /// Create a log and its signing key (or use --key FILE); prints the verifier key.
     Init {
         /// Log directory (created; must not hold a log).
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        dir: Option<PathBuf>,
+        /// Instead of a directory: an S3-compatible bucket prefix, s3://BUCKET[/PREFIX] (the
+        /// bucket must exist; endpoint and credentials from the AWS_* environment). Needs --key.
         #[arg(long)]
-        dir: PathBuf,
+        store: Option<String>,
         /// Origin line of the checkpoints, also the key name, e.g. example.com/lightcone/log1.
         #[arg(long)]
         origin: String,
@@ -92,8 +98,13 @@ enum LogCommand {
     /// serves the C2SP tlog-tiles read API (/checkpoint, /tile/…). Prints `listening on ADDR`.
     Serve {
         /// Log directory.
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        dir: Option<PathBuf>,
+        /// Instead of a directory: the log in an S3-compatible bucket prefix,
+        /// s3://BUCKET[/PREFIX] (endpoint and credentials from the AWS_* environment). Needs
+        /// --key. Run one server per prefix: an object store has no writer lock.
         #[arg(long)]
-        dir: PathBuf,
+        store: Option<String>,
         /// Signing key file. Default: <DIR>.key beside the directory.
         #[arg(long)]
         key: Option<PathBuf>,
@@ -135,7 +146,12 @@ enum LogCommand {
 /// Runs `lightcone log …`.
 pub fn run(args: LogArgs) -> Result<(), Error> {
     match args.command {
-        LogCommand::Init { dir, origin, key } => init(&dir, &origin, key),
+        LogCommand::Init {
+            dir,
+            store,
+            origin,
+            key,
+        } => init(&Place::new(dir, store)?, &origin, key),
         LogCommand::Append {
             dir,
             key,
@@ -163,12 +179,20 @@ pub fn run(args: LogArgs) -> Result<(), Error> {
         }
         LogCommand::Serve {
             dir,
+            store,
             key,
             listen,
             trust,
             max_wait_ms,
             witnesses,
-        } => serve(&dir, key, listen, &trust, max_wait_ms, &witnesses),
+        } => serve(
+            &Place::new(dir, store)?,
+            key,
+            listen,
+            &trust,
+            max_wait_ms,
+            &witnesses,
+        ),
         LogCommand::CheckProof {
             key,
             proof,
@@ -179,8 +203,51 @@ pub fn run(args: LogArgs) -> Result<(), Error> {
     }
 }
 
+/// Where a log is: a directory, or an object store URL.
+enum Place {
+    Dir(PathBuf),
+    Store(String),
+}
+
+impl Place {
+    /// From the `--dir` and `--store` options (clap lets exactly one through).
+    fn new(dir: Option<PathBuf>, store: Option<String>) -> Result<Place, Error> {
+        match (dir, store) {
+            (Some(d), None) => Ok(Place::Dir(d)),
+            (None, Some(s)) => Ok(Place::Store(s)),
+            _ => Err(LogError::MalformedKey("give one of --dir and --store").into()),
+        }
+    }
+
+    /// The signing key file: `--key`, else `<DIR>.key` beside a directory.
+    fn key_path(&self, key: Option<PathBuf>) -> Result<PathBuf, Error> {
+        match (key, self) {
+            (Some(k), _) => Ok(k),
+            (None, Place::Dir(dir)) => default_key_path(dir),
+            (None, Place::Store(_)) => {
+                Err(LogError::MalformedKey("a log in an object store needs --key FILE").into())
+            }
+        }
+    }
+
+    /// The store, opened for writing (a directory takes its writer lock).
+    fn writer(&self) -> Result<std::sync::Arc<dyn Store>, Error> {
+        Ok(match self {
+            Place::Dir(dir) => std::sync::Arc::new(FsStore::open_writer(dir)?),
+            Place::Store(url) => std::sync::Arc::new(S3Store::from_env(url)?),
+        })
+    }
+
+    fn display(&self) -> String {
+        match self {
+            Place::Dir(dir) => dir.display().to_string(),
+            Place::Store(url) => url.clone(),
+        }
+    }
+}
+
 fn serve(
-    dir: &Path,
+    place: &Place,
     key: Option<PathBuf>,
     listen: std::net::SocketAddr,
     trust: &Path,
@@ -202,13 +269,16 @@ fn serve(
         })
         .collect::<Result<Vec<_>, LogError>>()?;
     use lightcone_verifier::net::LandmarkAdmission;
-    let key_path = match key {
-        Some(k) => k,
-        None => default_key_path(dir)?,
-    };
+    let key_path = place.key_path(key)?;
     let trust = lightcone_verifier::registry::Trust::load(trust)?;
     let signer = read_key_file(&key_path)?;
-    let log = Log::open(dir, signer.signing_key().clone())?;
+    let log = Log::open_in(place.writer()?, signer.signing_key().clone())?;
+    if let Some(range) = &log.recovery().interrupted {
+        eprintln!(
+            "lightcone: undid an append interrupted before its checkpoint ({}..{})",
+            range.start, range.end
+        );
+    }
     let origin = log.checkpoint().origin().to_owned();
     let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| LogError::io(format!("listening on {listen}"), e))?;
@@ -226,22 +296,36 @@ fn serve(
     )?;
     eprintln!(
         "lightcone: serving log {origin} ({size} entries) from {}",
-        dir.display()
+        place.display()
     );
     println!("listening on {}", server.addr());
     server.wait();
     Ok(())
 }
 
-fn init(dir: &Path, origin: &str, key: Option<PathBuf>) -> Result<(), Error> {
-    let checkpoint = dir.join(CHECKPOINT_FILE);
-    if checkpoint.exists() {
-        return Err(LogError::AlreadyExists { path: checkpoint }.into());
-    }
-    let key_path = match key {
-        Some(k) => k,
-        None => default_key_path(dir)?,
+fn init(place: &Place, origin: &str, key: Option<PathBuf>) -> Result<(), Error> {
+    // Refuse an existing log before a key file is created for it.
+    let store: std::sync::Arc<dyn Store> = match place {
+        Place::Dir(dir) => {
+            let checkpoint = dir.join(CHECKPOINT_FILE);
+            if checkpoint.exists() {
+                return Err(LogError::AlreadyExists { path: checkpoint }.into());
+            }
+            std::sync::Arc::new(FsStore::create(dir)?)
+        }
+        Place::Store(_) => {
+            let store = place.writer()?;
+            match store.read(CHECKPOINT_FILE, MAX_NOTE_SIZE as u64) {
+                Err(LogError::MissingFile { .. }) => store,
+                Ok(_) => {
+                    let path = store.path_of(CHECKPOINT_FILE);
+                    return Err(LogError::AlreadyExists { path }.into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     };
+    let key_path = place.key_path(key)?;
     let signer = if key_path.exists() {
         let signer = read_key_file(&key_path)?;
         if signer.verifier_key().name() != origin {
@@ -262,8 +346,8 @@ fn init(dir: &Path, origin: &str, key: Option<PathBuf>) -> Result<(), Error> {
         );
         signer
     };
-    let log = Log::init(dir, origin, signer.signing_key().clone())?;
-    eprintln!("lightcone: created log {} at {}", origin, dir.display());
+    let log = Log::init_in(store, origin, signer.signing_key().clone())?;
+    eprintln!("lightcone: created log {} at {}", origin, place.display());
     println!("{}", log.verifier_key());
     Ok(())
 }

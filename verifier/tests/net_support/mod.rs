@@ -2,6 +2,7 @@
 //! processes that are always killed (never left behind) and never waited on without a timeout.
 #![allow(dead_code)]
 
+pub mod moto;
 pub mod witnesses;
 
 use std::io::{BufRead, BufReader};
@@ -116,8 +117,14 @@ pub fn lightcone() -> Command {
 
 impl Proc {
     pub fn spawn(args: &[&str]) -> Proc {
+        Proc::spawn_env(args, &[])
+    }
+
+    /// [`Proc::spawn`] with these environment variables added.
+    pub fn spawn_env(args: &[&str], env: &[(String, String)]) -> Proc {
         let mut child = lightcone()
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -199,8 +206,14 @@ pub fn run_ok(args: &[&str], timeout: Duration) -> String {
 
 /// Runs `lightcone ARGS` within `timeout`, killing it past the deadline.
 pub fn run(args: &[&str], timeout: Duration) -> Output {
+    run_env(args, &[], timeout)
+}
+
+/// [`run`] with these environment variables added.
+pub fn run_env(args: &[&str], env: &[(String, String)], timeout: Duration) -> Output {
     let mut child = lightcone()
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
