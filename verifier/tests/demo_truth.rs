@@ -63,11 +63,30 @@ fn demo_findings_match_the_ground_truth() {
             _ => {}
         }
     }
+    // The simulated GPUs answer with SPDM evidence (`passed` checked that the report shows
+    // them with a P-384 key, their X.509 root as vendor and the endorsed model): the honest one
+    // in Ashburn is decidable, the one smuggled to Hong Kong is never verified.
+    let gpus: Vec<_> = c
+        .chips
+        .iter()
+        .filter(|r| r.truth.evidence == "spdm-1.1-measurements")
+        .collect();
+    assert_eq!(gpus.len(), 2, "{gpus:?}");
+    assert!(
+        gpus.iter()
+            .any(|r| r.truth.role == "honest" && r.truth.decidable),
+        "{gpus:?}"
+    );
+    assert!(
+        gpus.iter()
+            .any(|r| r.truth.role == "smuggled" && r.status != "verified"),
+        "{gpus:?}"
+    );
     assert_eq!(c.flagged_landmarks, vec![c.mispositioned_landmark.clone()]);
     assert!(
         // With one faulty operator tolerated, a chip is decidable only where two operators'
-        // landmarks each prove it (9 of 32 honest chips for seed 7; 21 when every landmark
-        // was trusted).
+        // landmarks each prove it (8 of 32 honest chips and the honest GPU for seed 7; 21
+        // chips when every landmark was trusted).
         c.decidable >= 8,
         "too few decidable honest chips: {}",
         c.decidable

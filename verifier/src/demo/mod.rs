@@ -2,8 +2,9 @@
 //!
 //! A vendor, a registry and a log are provisioned; 18 landmarks of four operators in real
 //! cities (one registered in Cairo while it really sits in Frankfurt, one in Seoul whose
-//! operator signs short RTTs for a smuggled chip) and 39 chips at real datacenter
-//! sites each get their own UDP endpoint on loopback. Every chip is reached through the delay
+//! operator signs short RTTs for a smuggled chip), 39 chips at real datacenter sites and two
+//! simulated NVIDIA-style GPUs answering with SPDM evidence (one honest in Ashburn, one smuggled
+//! to Hong Kong) each get their own UDP endpoint on loopback. Every chip is reached through the delay
 //! relay with a one-way delay derived from its true geodesic distance to that landmark as the
 //! internet would show it (fibre at 2c/3, a path-stretch factor, jitter). Landmarks measure
 //! each other, then probe every chip concurrently in a few cycles, one per audit epoch; the
@@ -11,9 +12,11 @@
 //! written; and the findings are compared with the fleet's ground truth.
 //!
 //! - [`scenario`]: the fleet (cities, sites, roles), the path model, the demo policy.
+//! - [`gpus`]: the simulated GPUs' endorsement, trust entry, agents, routes, chains, submissions.
 //! - [`run`]: provisioning, agents, relay, probing, logging, audit, report files.
 //! - [`truth`]: what the audit must find, and the comparison.
 
+pub mod gpus;
 pub mod run;
 pub mod scenario;
 pub mod service;

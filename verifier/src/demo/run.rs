@@ -14,7 +14,10 @@ use lightcone::{
     Verified, Wire,
 };
 
-use super::scenario::{jitter_ns, Board, Fleet, Role, CALIPTRA_VENDOR, ED25519_VENDOR, P384_CHIPS};
+use super::scenario::{
+    jitter_ns, Board, Fleet, Role, CALIPTRA_VENDOR, ED25519_VENDOR, GPU_FLOOR_NS, GPU_MODEL,
+    GPU_ROOT, P384_CHIPS,
+};
 use super::service::{self, LogService};
 use super::truth::{self, Comparison};
 use super::DemoError;
@@ -89,7 +92,7 @@ pub struct DemoOutcome {
     pub names: HashMap<String, String>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
-    /// Landmarks, chips (fleet entries), agents and relay routes.
+    /// Landmarks, chips and GPUs (fleet entries), agents and relay routes.
     pub sizes: (usize, usize, usize, usize),
     /// Measurements logged (chip probes, landmark cross-checks).
     pub logged: (u64, u64),
@@ -190,10 +193,20 @@ fn sleep_to_next_epoch(epoch: Duration) -> u64 {
     next.saturating_add(ep)
 }
 
-/// One probing job: a chip, the relay address that reaches it from this landmark, the timeout.
+/// What a probing job probes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// A chip of [`Fleet::chips`] (lightcone rounds).
+    Chip(usize),
+    /// A GPU of [`Fleet::gpus`] (SPDM rounds).
+    Gpu(usize),
+}
+
+/// One probing job: a chip or GPU, the relay address that reaches it from this landmark, the
+/// timeout.
 #[derive(Clone, Copy)]
 struct Job {
-    chip: usize,
+    target: Target,
     addr: SocketAddr,
     config: ProbeConfig,
     cost: Duration,
@@ -295,6 +308,10 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         quorum: service::WITNESSES,
         keys: witnesses.1.iter().map(ToString::to_string).collect(),
     });
+    trust_file
+        .x509_roots
+        .push(super::gpus::trust_entry(&fleet)?);
+    let endorsement = super::gpus::endorsement(&fleet, validity_days(30))?;
     let trust_path = out.join("trust.toml");
     let trust = trust_file.check(&trust_path)?;
     trust_file.write(&trust_path)?;
@@ -343,6 +360,9 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
     for c in &fleet.chips {
         names.insert(c.cert.body.chip_id.to_string(), c.spec.name.to_owned());
     }
+    for g in &fleet.gpus {
+        names.insert(g.chip_id.to_string(), g.spec.name.to_owned());
+    }
     for l in &fleet.landmarks {
         names.insert(l.cert.body.landmark_id.to_string(), l.name.clone());
     }
@@ -354,6 +374,19 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         fleet.landmarks.len(),
         fleet.chips.len(),
         options.seed
+    ));
+    say(&format!(
+        "{} simulated GPUs ({}) answer with SPDM 1.1 evidence under the X.509 root \"{GPU_ROOT}\" \
+         (P-384 attestation keys); the registry endorses model {GPU_MODEL}'s minimum answer time, \
+         {} µs, exactly the simulated GPUs' floor",
+        fleet.gpus.len(),
+        fleet
+            .gpus
+            .iter()
+            .map(|g| g.spec.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+        GPU_FLOOR_NS / 1_000
     ));
 
     // Agents: one UDP endpoint per chip (two for the cloned key, same counter state) and one
@@ -381,6 +414,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
             second_agent = Some((i, copy));
         }
     }
+    let gpu_agents = super::gpus::start_agents(&fleet, LOCAL)?;
     let mut landmark_agents: Vec<AgentHandle> = Vec::new();
     for l in &fleet.landmarks {
         landmark_agents.push(ChipAgent::bind(LOCAL, l.key.clone(), None)?.spawn()?);
@@ -432,6 +466,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
             cross_routes.push(spec(agent.addr(), fleet.cross_delay_ns(l, m)));
         }
     }
+    let gpu_route = super::gpus::add_routes(&fleet, &gpu_agents, &mut routes, &spec);
     // The cross-check routes live in their own relay, stopped before the chips are probed
     // (fewer threads competing for the cores while RTTs are timed).
     let cross_relay = Relay::start(&cross_routes)?;
@@ -450,8 +485,10 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
             .copied()
             .ok_or_else(|| DemoError::Worker(format!("cross-check route {i} missing")))
     };
-    let agents_count =
-        chip_agents.len() + landmark_agents.len() + usize::from(second_agent.is_some());
+    let agents_count = chip_agents.len()
+        + gpu_agents.len()
+        + landmark_agents.len()
+        + usize::from(second_agent.is_some());
     say(&format!(
         "started {agents_count} UDP agents and a delay relay with {} routes (one-way delay from true \
          geodesic distance: fibre at 2c/3 × path stretch 1.3–1.6, plus jitter)",
@@ -504,6 +541,26 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         t.elapsed().as_secs_f64()
     ));
 
+    // Every landmark fetches and verifies each GPU's chain once, through its own route.
+    let t = Instant::now();
+    let gpu_addrs = gpu_route
+        .iter()
+        .map(|row| row.iter().map(|r| addr_of(*r)).collect())
+        .collect::<Result<Vec<Vec<SocketAddr>>, DemoError>>()?;
+    let registry_key = super::gpus::registry_key(&fleet);
+    let gpu_verified = super::gpus::fetch_chains(
+        &fleet,
+        (&trust.x509_roots, &registry_key),
+        &endorsement,
+        &gpu_addrs,
+        unix_now_s(),
+    )?;
+    say(&format!(
+        "every landmark fetched each GPU's chain through the relay and verified it under \
+         \"{GPU_ROOT}\", and checked the {GPU_MODEL} endorsement against it ({:.1} s)",
+        t.elapsed().as_secs_f64()
+    ));
+
     // Probing cycles, one per epoch.
     let probed = Mutex::new(0u64);
     let mut overruns = 0;
@@ -533,10 +590,23 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                         cost = config.timeout * config.rounds;
                     }
                     jobs.push(Job {
-                        chip: c,
+                        target: Target::Chip(c),
                         addr: addr_of(route)?,
                         config,
                         cost,
+                    });
+                }
+                for g in 0..fleet.gpus.len() {
+                    let Some(addr) = gpu_addrs.get(l).and_then(|r| r.get(g)).copied() else {
+                        continue;
+                    };
+                    let (config, cost) = probe_config(options.rounds, fleet.gpu_delay_ns(l, g));
+                    let floor = Duration::from_nanos(GPU_FLOOR_NS) * config.rounds;
+                    jobs.push(Job {
+                        target: Target::Gpu(g),
+                        addr,
+                        config,
+                        cost: cost + floor,
                     });
                 }
                 // The lying landmark re-signs its measurements of its target with a short RTT.
@@ -544,11 +614,16 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                 for part in balance(jobs, options.threads_per_landmark) {
                     let (service, probed, failed, skipped, verified) =
                         (&service, &probed, &failed, &skipped, &verified);
+                    let gpus = (
+                        gpu_verified.get(l).map_or(&[][..], Vec::as_slice),
+                        &endorsement,
+                    );
                     let key = lm.key.clone();
                     let mut liar_key = lm.key.clone();
                     handles.push(s.spawn(move || -> Result<(), DemoError> {
                         let mut prober = Prober::bind(LOCAL, key)?;
                         let mut all = Vec::new();
+                        let mut gpu_rounds = Vec::new();
                         let mut fails = 0u64;
                         let mut skips = 0u64;
                         for job in part {
@@ -560,12 +635,22 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                                 skips += 1;
                                 continue;
                             }
-                            let Some(device) = verified.get(job.chip) else {
+                            let chip = match job.target {
+                                Target::Chip(c) => c,
+                                Target::Gpu(g) => {
+                                    let Some(gpu) = gpus.0.get(g) else { continue };
+                                    let report = prober.probe_spdm(job.addr, gpu, &job.config);
+                                    fails += u64::from(report.failed_rounds);
+                                    gpu_rounds.push((g, report.rounds_ok));
+                                    continue;
+                                }
+                            };
+                            let Some(device) = verified.get(chip) else {
                                 continue;
                             };
                             let report = prober.probe(job.addr, device, &job.config);
                             fails += u64::from(report.failed_rounds);
-                            if lie_for == Some(job.chip) {
+                            if lie_for == Some(chip) {
                                 for m in report.measurements {
                                     all.push(super::scenario::lie(m, &mut liar_key)?);
                                 }
@@ -574,7 +659,8 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                             }
                         }
                         append(service, l, &all)?;
-                        *lock(probed)? += all.len() as u64;
+                        let spdm = super::gpus::submit(service, l, gpus, &gpu_rounds)?;
+                        *lock(probed)? += all.len() as u64 + spdm;
                         *lock(failed)? += fails;
                         *lock(skipped)? += skips;
                         Ok(())
@@ -591,7 +677,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         let skips = *lock(&skipped)?;
         overruns += u32::from(skips > 0);
         say(&format!(
-            "cycle {}/{}: every landmark probed every chip, {} round(s) each (6 when near), in {:.1} s ({} rounds unanswered{})",
+            "cycle {}/{}: every landmark probed every chip and GPU, {} round(s) each (6 when near), in {:.1} s ({} rounds unanswered{})",
             cycle + 1,
             options.cycles,
             options.rounds,
@@ -629,6 +715,9 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         a.shutdown();
     }
     if let Some((_, a)) = second_agent {
+        a.shutdown();
+    }
+    for a in gpu_agents {
         a.shutdown();
     }
     relay.shutdown();
@@ -695,7 +784,12 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         seed: options.seed,
         names,
         elapsed: started.elapsed(),
-        sizes: (n_l, n_c, agents_count, routes.len() + cross_routes.len()),
+        sizes: (
+            n_l,
+            n_c + fleet.gpus.len(),
+            agents_count,
+            routes.len() + cross_routes.len(),
+        ),
         logged: (probe_count, cross_count),
         overruns,
     })

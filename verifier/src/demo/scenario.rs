@@ -383,6 +383,110 @@ pub const CALIPTRA_VENDOR: &str = "caliptra-demo";
 /// The name of the vendor root of the Ed25519 chips.
 pub const ED25519_VENDOR: &str = "acme-demo";
 
+/// The simulated NVIDIA-style GPUs: they answer with SPDM 1.1 evidence signed by a P-384
+/// attestation key under the [`GPU_ROOT`] chain, not with lightcone responses. One is honest in
+/// Ashburn, where landmarks of both operators are near and no forbidden country is (an honest
+/// Ed25519 chip there is verified for every seed tried); one is smuggled to Hong Kong (China under
+/// the EAR reading) and relayed through Singapore, as the real smuggling cases were.
+pub const GPUS: [ChipSpec; 2] = [
+    honest(
+        "gpu-ashburn",
+        "Ashburn, VA (Dulles GPU cloud)",
+        38.9530,
+        -77.4480,
+        "US",
+    ),
+    smuggled(
+        "gpu-smuggled-hong-kong",
+        "Hong Kong (Tseung Kwan O)",
+        22.3080,
+        114.2600,
+        "HK",
+        place("Singapore (Tai Seng)", 1.3358, 103.8880),
+    ),
+];
+
+/// The name of the simulated GPUs' X.509 root in the trust file (the report's vendor).
+pub const GPU_ROOT: &str = "lightcone-simulated-gpu";
+/// The GPUs' model, as the registry endorses it.
+pub const GPU_MODEL: &str = "H100-sim";
+/// The common-name prefix of the simulated GPUs' leaf certificates (`<name> GPU <gpu name>`),
+/// which the registry's endorsement names.
+pub const GPU_LEAF_CN_PREFIX: &str = "lightcone simulated GPU";
+/// The least time a simulated GPU takes to answer (it never answers sooner), ns; the registry
+/// endorses exactly this minimum for [`GPU_MODEL`], so the audit subtracts what the GPU truly
+/// needs and never more.
+pub const GPU_FLOOR_NS: u64 = 400_000;
+
+/// A simulated GPU of the built fleet: its spec, attestation key and chain.
+pub struct DemoGpu {
+    /// Its spec.
+    pub spec: ChipSpec,
+    /// Its P-384 attestation key (the chain's leaf key).
+    pub key: p384::ecdsa::SigningKey,
+    /// Its chain, leaf first, without the root.
+    pub chain: Vec<crate::evidence::x509::Cert>,
+    /// Its chip id (of the leaf key).
+    pub chip_id: lightcone::ChipId,
+}
+
+impl DemoGpu {
+    /// A fresh responder for this GPU's agent, with the [`GPU_FLOOR_NS`] floor.
+    pub fn simulated(&self, root: &crate::evidence::x509::Cert) -> crate::evidence::SimulatedGpu {
+        crate::evidence::SimulatedGpu::from_parts(
+            self.spec.name,
+            self.key.clone(),
+            self.chain.clone(),
+            Some(root.clone()),
+        )
+        .with_floor(std::time::Duration::from_nanos(GPU_FLOOR_NS))
+    }
+}
+
+/// The simulated GPUs of a seed: one root and one intermediate (as a vendor's product line has),
+/// a leaf per GPU; every key from their own stream, so the chips' keys and paths of a seed are
+/// what they were before the GPUs existed. Returns the GPUs and the root.
+fn build_gpus(seed: u64) -> Result<(Vec<DemoGpu>, crate::evidence::x509::Cert), DemoError> {
+    use crate::evidence::synthetic::SyntheticChain;
+    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x4750_555f_6465_6d6f);
+    let root_key = p384::ecdsa::SigningKey::random(&mut rng);
+    let ca_key = p384::ecdsa::SigningKey::random(&mut rng);
+    let synthetic =
+        |e: crate::evidence::synthetic::SyntheticError| DemoError::Options(e.to_string());
+    let mut gpus = Vec::new();
+    let mut root = None;
+    for spec in GPUS {
+        let leaf_key = p384::ecdsa::SigningKey::random(&mut rng);
+        let chain = SyntheticChain::with_keys(
+            "lightcone simulated",
+            spec.name,
+            root_key.clone(),
+            ca_key.clone(),
+            leaf_key.clone(),
+        )
+        .map_err(synthetic)?;
+        let (certs, this_root) = chain.build().map_err(synthetic)?;
+        // The root is signed deterministically (RFC 6979), so every chain ends at one root.
+        match &root {
+            Some(r) if r != &this_root => {
+                return Err(DemoError::Options("the GPU chains' roots differ".into()))
+            }
+            _ => root = Some(this_root),
+        }
+        let der: Vec<u8> = certs.iter().flat_map(|c| c.der().to_vec()).collect();
+        let chip_id = crate::evidence::chip_id_of_chain(&der)
+            .map_err(|e| DemoError::Options(format!("a simulated GPU chain: {e}")))?;
+        gpus.push(DemoGpu {
+            spec,
+            key: leaf_key,
+            chain: certs,
+            chip_id,
+        });
+    }
+    let root = root.ok_or_else(|| DemoError::Options("no simulated GPU".into()))?;
+    Ok((gpus, root))
+}
+
 /// A chip of the built fleet.
 pub struct DemoChip {
     /// Its spec.
@@ -416,6 +520,14 @@ pub struct Fleet {
     pub cross_stretch: Vec<Vec<f64>>,
     /// Path stretch relay city → true position, per chip.
     pub relay_stretch: Vec<f64>,
+    /// The simulated GPUs, in [`GPUS`] order.
+    pub gpus: Vec<DemoGpu>,
+    /// The X.509 root of every GPU's chain.
+    pub gpu_root: crate::evidence::x509::Cert,
+    /// Path stretch landmark → GPU (`[l][g]`).
+    pub gpu_stretch: Vec<Vec<f64>>,
+    /// Path stretch relay city → true position, per GPU.
+    pub gpu_relay_stretch: Vec<f64>,
 }
 
 fn draw_stretch(rng: &mut ChaCha20Rng) -> f64 {
@@ -513,6 +625,12 @@ impl Fleet {
             })
             .collect();
         let relay_stretch = (0..n_chips).map(|_| draw_stretch(&mut rng)).collect();
+        let (gpus, gpu_root) = build_gpus(seed)?;
+        let mut gpu_rng = ChaCha20Rng::seed_from_u64(seed ^ 0x4750_555f_7061_7468);
+        let gpu_stretch = (0..landmarks.len())
+            .map(|_| gpus.iter().map(|_| draw_stretch(&mut gpu_rng)).collect())
+            .collect();
+        let gpu_relay_stretch = gpus.iter().map(|_| draw_stretch(&mut gpu_rng)).collect();
         Ok(Fleet {
             seed,
             vendor,
@@ -524,6 +642,10 @@ impl Fleet {
             stretch,
             cross_stretch,
             relay_stretch,
+            gpus,
+            gpu_root,
+            gpu_stretch,
+            gpu_relay_stretch,
         })
     }
 
@@ -567,6 +689,28 @@ impl Fleet {
                 one_way_ns(from, second.at(), self.stretch_at(l, self.chips.len()))
             }
             _ => one_way_ns(from, chip.spec.at.at(), self.stretch_at(l, c)),
+        }
+    }
+
+    /// Nominal one-way delay (without jitter), ns, from landmark `l`'s true position to GPU `g`,
+    /// along the path its traffic really takes (through the relay city of a smuggled one).
+    pub fn gpu_delay_ns(&self, l: usize, g: usize) -> f64 {
+        let (Some(lm), Some(gpu)) = (self.landmarks.get(l), self.gpus.get(g)) else {
+            return 0.0;
+        };
+        let stretch = self
+            .gpu_stretch
+            .get(l)
+            .and_then(|row| row.get(g))
+            .copied()
+            .unwrap_or(STRETCH.1);
+        match gpu.spec.role {
+            Role::Smuggled { via } => {
+                let relay = self.gpu_relay_stretch.get(g).copied().unwrap_or(STRETCH.1);
+                one_way_ns(lm.true_at, via.at(), stretch)
+                    + one_way_ns(via.at(), gpu.spec.at.at(), relay)
+            }
+            _ => one_way_ns(lm.true_at, gpu.spec.at.at(), stretch),
         }
     }
 

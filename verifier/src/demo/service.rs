@@ -9,7 +9,8 @@ use crate::log::http::{mirror, LogClient, LogServer, ServerConfig, WitnessConfig
 use crate::log::storage::generate_signing_key;
 use crate::log::witness::{cosigners, CosignerKey, Witness, WitnessServer};
 use crate::log::{Log, VerifierKey};
-use crate::net::{LandmarkAdmission, Submitter};
+use crate::net::probe::SpdmRound;
+use crate::net::{GpuRecords, LandmarkAdmission, LogSink as _, Submitter};
 use crate::registry::Trust;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub struct LogService {
     witnesses: Vec<WitnessServer>,
     witness_keys: Vec<CosignerKey>,
     submitters: Vec<Mutex<Submitter>>,
+    certs: Vec<lightcone::LandmarkCertificate>,
     url: String,
     log_key: VerifierKey,
 }
@@ -101,6 +103,7 @@ impl LogService {
             witnesses,
             witness_keys,
             submitters,
+            certs: landmarks.iter().map(|l| l.cert).collect(),
             url,
             log_key,
         })
@@ -125,6 +128,33 @@ impl LogService {
             .map_err(|_| DemoError::Worker("a submitter lock was poisoned".into()))?;
         let path = s.enqueue(records)?;
         s.deliver(&path)?;
+        Ok(())
+    }
+
+    /// Landmark `landmark` submits an SPDM probe of a GPU (its certificate, the endorsement and
+    /// the chain, which the server appends only the first time, then the rounds) and waits until
+    /// it is durable. Nothing is submitted for no rounds.
+    pub fn submit_spdm(
+        &self,
+        landmark: usize,
+        gpu: GpuRecords<'_>,
+        rounds: &[SpdmRound],
+    ) -> Result<(), DemoError> {
+        if rounds.is_empty() {
+            return Ok(());
+        }
+        let submitter = self
+            .submitters
+            .get(landmark)
+            .ok_or_else(|| DemoError::Worker(format!("no submitter for landmark {landmark}")))?;
+        let mut s = submitter
+            .lock()
+            .map_err(|_| DemoError::Worker("a submitter lock was poisoned".into()))?;
+        let cert = self
+            .certs
+            .get(landmark)
+            .ok_or_else(|| DemoError::Worker(format!("no certificate for landmark {landmark}")))?;
+        s.append_spdm(cert, gpu, rounds)?;
         Ok(())
     }
 

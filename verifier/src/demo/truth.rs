@@ -8,7 +8,10 @@
 
 use serde::Serialize;
 
-use super::scenario::{Fleet, Role, LANDMARK_UNCERTAINTY_M, MIN_RESPONSE_NS};
+use super::scenario::{
+    Board, ChipSpec, Fleet, Role, GPU_FLOOR_NS, GPU_MODEL, GPU_ROOT, LANDMARK_UNCERTAINTY_M,
+    MIN_RESPONSE_NS,
+};
 use super::DemoError;
 use crate::audit::model::{AuditReport, ChipStatus, FindingKind};
 use crate::geo::{evaluate_tolerant, Cap, Policy, VerdictKind, World};
@@ -26,6 +29,10 @@ pub const RTT_SLACK_NS: f64 = 3_000_000.0;
 /// as decidable only where 15 ms more of RTT (2 250 km) would not change its verdict.
 pub const P384_SLACK_NS: f64 = 15_000_000.0;
 const C_M_PER_S: f64 = 299_792_458.0;
+/// The evidence kind of a lightcone chip, as the report names it.
+pub const LIGHTCONE_EVIDENCE: &str = "lightcone-response";
+/// The evidence kind of a simulated GPU, as the report names it.
+pub const SPDM_EVIDENCE: &str = "spdm-1.1-measurements";
 
 /// What one chip is, and what the audit must say about it.
 #[derive(Clone, Debug, Serialize)]
@@ -47,75 +54,113 @@ pub struct ChipTruth {
     /// For honest chips: whether the physics can decide (expected bounds keep every forbidden
     /// country out of the region).
     pub decidable: bool,
+    /// What it answers challenges with ([`LIGHTCONE_EVIDENCE`] or, for a GPU,
+    /// [`SPDM_EVIDENCE`]).
+    pub evidence: String,
     /// What the audit must report, in words.
     pub expected: String,
 }
 
-/// Builds the ground truth of a fleet under a policy.
+/// Whether an honest device at landmark one-way delays `delay_ns(l)` is decidable: each
+/// landmark's expected RTT, inflated by [`RTT_FACTOR`] and `slack_ns`, less the endorsed
+/// `min_response_ns`, bounds it; the caps are grouped by operator and the policy must be
+/// compliant whatever its number of faulty operators sign.
+fn decidable(
+    fleet: &Fleet,
+    (policy, world): (&Policy, &World),
+    delay_ns: &dyn Fn(usize) -> f64,
+    slack_ns: f64,
+    min_response_ns: u64,
+) -> Result<bool, DemoError> {
+    let bad = fleet.mispositioned();
+    let mut groups: BTreeMap<&str, Vec<Cap>> = BTreeMap::new();
+    for (l, lm) in fleet.landmarks.iter().enumerate() {
+        if l == bad {
+            continue;
+        }
+        let rtt = (2.0 * delay_ns(l)) * RTT_FACTOR + slack_ns - min_response_ns as f64;
+        let radius = C_M_PER_S * rtt.max(0.0) / 2e9 + f64::from(LANDMARK_UNCERTAINTY_M);
+        groups
+            .entry(lm.operator.as_str())
+            .or_default()
+            .push(Cap::new(lm.registered.0, lm.registered.1, radius)?);
+    }
+    let groups: Vec<Vec<Cap>> = groups.into_values().collect();
+    Ok(
+        evaluate_tolerant(world, policy, &groups, policy.faulty_operators)?
+            .verdict
+            .kind
+            == VerdictKind::Compliant,
+    )
+}
+
+/// The truth of one device of the fleet, given whether it is decidable.
+fn chip_truth(spec: ChipSpec, chip_id: String, decidable: bool, evidence: &str) -> ChipTruth {
+    let expected = match (spec.role, decidable) {
+        (Role::Honest, true) => "verified",
+        (Role::Honest, false) => {
+            "verified or unverified (too far from landmarks or too near a forbidden country to decide)"
+        }
+        (Role::Silent, _) => "not verified, with a silence finding",
+        (Role::Smuggled { .. }, _) => "unverified or violation, never verified",
+        (Role::Clone { .. }, _) => {
+            "invalid or inconsistent, with counter-rollback and impossible-travel findings"
+        }
+    };
+    let site = match spec.role {
+        Role::Smuggled { via } => format!("{} (relayed via {})", spec.at.name, via.name),
+        Role::Clone { second } => format!("{} and {}", spec.at.name, second.name),
+        _ => spec.at.name.to_owned(),
+    };
+    ChipTruth {
+        name: spec.name.to_owned(),
+        chip_id,
+        role: spec.role.as_str().to_owned(),
+        site,
+        country: spec.country.to_owned(),
+        lat: spec.at.lat,
+        lon: spec.at.lon,
+        decidable,
+        evidence: evidence.to_owned(),
+        expected: expected.to_owned(),
+    }
+}
+
+/// Builds the ground truth of a fleet under a policy: every chip, then every simulated GPU.
+///
+/// A GPU is judged like a chip, with two differences: the audit subtracts the registry's
+/// endorsed minimum ([`GPU_FLOOR_NS`], exactly the simulated GPU's floor) rather than the chips'
+/// [`MIN_RESPONSE_NS`], and its RTTs hold a software P-384 signature and a 4 KB report on top of
+/// the floor, so it gets the P-384 chips' slack ([`P384_SLACK_NS`]). The honest GPU in Ashburn
+/// is decidable even so (landmarks of both operators within 600 km, no forbidden country within
+/// 4 000 km); the one smuggled to Hong Kong can never be verified, since every bound holds its
+/// true position.
 pub fn ground_truth(
     fleet: &Fleet,
     policy: &Policy,
     world: &World,
 ) -> Result<Vec<ChipTruth>, DemoError> {
-    let bad = fleet.mispositioned();
     let mut out = Vec::new();
     for (c, chip) in fleet.chips.iter().enumerate() {
         let spec = chip.spec;
-        let mut decidable = false;
-        if spec.role == Role::Honest {
-            // Caps grouped by operator: decidable means compliant whatever the policy's number
-            // of faulty operators sign.
-            let mut groups: BTreeMap<&str, Vec<Cap>> = BTreeMap::new();
-            for (l, lm) in fleet.landmarks.iter().enumerate() {
-                if l == bad {
-                    continue;
-                }
-                let one_way = fleet.chip_delay_ns(l, c, super::scenario::Board::Primary);
-                let slack = if super::scenario::P384_CHIPS.contains(&spec.name) {
-                    RTT_SLACK_NS + P384_SLACK_NS
-                } else {
-                    RTT_SLACK_NS
-                };
-                let rtt = (2.0 * one_way) * RTT_FACTOR + slack - MIN_RESPONSE_NS as f64;
-                let radius = C_M_PER_S * rtt.max(0.0) / 2e9 + f64::from(LANDMARK_UNCERTAINTY_M);
-                groups
-                    .entry(lm.operator.as_str())
-                    .or_default()
-                    .push(Cap::new(lm.registered.0, lm.registered.1, radius)?);
-            }
-            let groups: Vec<Vec<Cap>> = groups.into_values().collect();
-            decidable = evaluate_tolerant(world, policy, &groups, policy.faulty_operators)?
-                .verdict
-                .kind
-                == VerdictKind::Compliant;
-        }
-        let expected = match (spec.role, decidable) {
-            (Role::Honest, true) => "verified",
-            (Role::Honest, false) => {
-                "verified or unverified (too far from landmarks or too near a forbidden country to decide)"
-            }
-            (Role::Silent, _) => "not verified, with a silence finding",
-            (Role::Smuggled { .. }, _) => "unverified or violation, never verified",
-            (Role::Clone { .. }, _) => {
-                "invalid or inconsistent, with counter-rollback and impossible-travel findings"
-            }
+        let slack = if super::scenario::P384_CHIPS.contains(&spec.name) {
+            RTT_SLACK_NS + P384_SLACK_NS
+        } else {
+            RTT_SLACK_NS
         };
-        let site = match spec.role {
-            Role::Smuggled { via } => format!("{} (relayed via {})", spec.at.name, via.name),
-            Role::Clone { second } => format!("{} and {}", spec.at.name, second.name),
-            _ => spec.at.name.to_owned(),
-        };
-        out.push(ChipTruth {
-            name: spec.name.to_owned(),
-            chip_id: chip.cert.body.chip_id.to_string(),
-            role: spec.role.as_str().to_owned(),
-            site,
-            country: spec.country.to_owned(),
-            lat: spec.at.lat,
-            lon: spec.at.lon,
-            decidable,
-            expected: expected.to_owned(),
-        });
+        let delay = |l: usize| fleet.chip_delay_ns(l, c, Board::Primary);
+        let decidable = spec.role == Role::Honest
+            && decidable(fleet, (policy, world), &delay, slack, MIN_RESPONSE_NS)?;
+        let id = chip.cert.body.chip_id.to_string();
+        out.push(chip_truth(spec, id, decidable, LIGHTCONE_EVIDENCE));
+    }
+    for (g, gpu) in fleet.gpus.iter().enumerate() {
+        let delay = |l: usize| fleet.gpu_delay_ns(l, g);
+        let slack = RTT_SLACK_NS + P384_SLACK_NS;
+        let decidable = gpu.spec.role == Role::Honest
+            && decidable(fleet, (policy, world), &delay, slack, GPU_FLOOR_NS)?;
+        let id = gpu.chip_id.to_string();
+        out.push(chip_truth(gpu.spec, id, decidable, SPDM_EVIDENCE));
     }
     Ok(out)
 }
@@ -169,6 +214,29 @@ impl Comparison {
     }
 }
 
+/// What is wrong with how the report shows a simulated GPU: it must be there, with a P-384 key,
+/// SPDM evidence, its X.509 root as vendor and the model the registry endorsed.
+fn gpu_identity_problems(chip: Option<&crate::audit::model::ChipReport>) -> Vec<String> {
+    let Some(c) = chip else {
+        return vec!["GPU missing from the report".into()];
+    };
+    let expected = [
+        (
+            "key algorithm",
+            c.key_algorithm.as_str(),
+            "ecdsa-p384-sha384",
+        ),
+        ("evidence", c.evidence.as_str(), SPDM_EVIDENCE),
+        ("vendor", c.vendor.as_str(), GPU_ROOT),
+        ("model", c.model.as_str(), GPU_MODEL),
+    ];
+    expected
+        .iter()
+        .filter(|(_, got, want)| got != want)
+        .map(|(what, got, want)| format!("GPU {what} {got:?}, expected {want:?}"))
+        .collect()
+}
+
 /// Compares an audit report with the ground truth.
 pub fn compare(truth: &[ChipTruth], fleet: &Fleet, report: &AuditReport) -> Comparison {
     let mut failures = Vec::new();
@@ -199,6 +267,9 @@ pub fn compare(truth: &[ChipTruth], fleet: &Fleet, report: &AuditReport) -> Comp
             })
             .collect();
         let mut problems: Vec<String> = Vec::new();
+        if t.evidence == SPDM_EVIDENCE {
+            problems.extend(gpu_identity_problems(chip));
+        }
         match t.role.as_str() {
             "honest" => {
                 honest += 1;
