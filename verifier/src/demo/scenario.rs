@@ -386,7 +386,7 @@ pub const ED25519_VENDOR: &str = "acme-demo";
 /// The simulated NVIDIA-style GPUs: they answer with SPDM 1.1 evidence signed by a P-384
 /// attestation key under the [`GPU_ROOT`] chain, not with lightcone responses. One is honest in
 /// Ashburn, where landmarks of both operators are near and no forbidden country is (an honest
-/// Ed25519 chip there is verified for every seed tried); one is smuggled to Hong Kong (China under
+/// Ed25519 chip there is decidable for seeds 7 and 2026); one is smuggled to Hong Kong (China under
 /// the EAR reading) and relayed through Singapore, as the real smuggling cases were.
 pub const GPUS: [ChipSpec; 2] = [
     honest(
