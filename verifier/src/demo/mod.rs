@@ -4,9 +4,9 @@
 //! cities (one registered in Cairo while it really sits in Frankfurt, one in Seoul whose
 //! operator signs short RTTs for a smuggled chip), 39 chips at real datacenter sites and two
 //! simulated NVIDIA-style GPUs answering with SPDM evidence (one honest in Ashburn, one smuggled
-//! to Hong Kong) each get their own UDP endpoint on loopback. Every chip is reached through the delay
-//! relay with a one-way delay derived from its true geodesic distance to that landmark as the
-//! internet would show it (fibre at 2c/3, a path-stretch factor, jitter). Landmarks measure
+//! to Hong Kong) each get their own UDP endpoint on loopback. Every chip and GPU is reached
+//! through the delay relay with a one-way delay derived from its true geodesic distance to that
+//! landmark as the internet would show it (fibre at 2c/3, a path-stretch factor, jitter). Landmarks measure
 //! each other, then probe every chip concurrently in a few cycles, one per audit epoch; the
 //! signed measurements go to the transparency log; the audit runs on the log; the report is
 //! written; and the findings are compared with the fleet's ground truth.

@@ -728,7 +728,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
     let witnessed_by = service.mirror_witnessed(&log_dir, Duration::from_secs(20))?;
     let size = crate::log::LogReader::open(&log_dir)?.size();
     say(&format!(
-        "log: {size} entries ({certs_count} certificates, {probe_count} chip measurements, {cross_count} cross-checks), \
+        "log: {size} entries ({certs_count} certificates, {probe_count} chip and GPU measurements, {cross_count} cross-checks), \
          submitted over HTTP to the log server at {}; cosigned by {} of {} witnesses ({})",
         service.url(),
         witnessed_by.len(),
