@@ -791,3 +791,30 @@ fn an_entry_signed_by_another_landmark_is_not_blamed_on_the_landmark_it_names() 
     assert_eq!(bad.len(), 1);
     assert_ne!(bad[0].landmark_id.as_deref(), Some(honest.as_str()));
 }
+
+/// A log that repeats one GPU chain record many times (an untrusted log operator's cheap way
+/// to make an auditor hold or check it over and over): every repeat is counted, the chain is
+/// checked once, and a bad one is reported once.
+#[test]
+fn a_repeated_chain_is_counted_but_checked_and_reported_once() {
+    let mut case = Case::new(24);
+    case.honest(1);
+    let mut stranger = Synthetic::new();
+    stranger.root_key = key(0x67);
+    stranger.ca_key = key(0x68);
+    let (chain, _) = stranger.build();
+    let record = LogEntry::GpuChain(GpuChain::new(&der_chain(&chain)).unwrap()).to_vec();
+    let mut entries = case.entries.clone();
+    entries.extend(std::iter::repeat_n(record, 300));
+    let report = case.audit_with(&entries, &case.trust());
+    assert_eq!(report.counts.gpu_chains, 2 + 300);
+    let refused: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::InvalidCertificate)
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    for g in 0..2 {
+        assert_eq!(chip(&report, case.gpus[g].id).status, ChipStatus::Verified);
+    }
+}

@@ -14,6 +14,7 @@ use lightcone::{
     Signature, Wire,
 };
 use rayon::prelude::*;
+use sha2::Digest as _;
 
 use super::batch::{self, Item};
 use super::model::{Counts, Finding, FindingKind};
@@ -292,69 +293,43 @@ pub fn read_certificates_of(
     findings: &mut Vec<Finding>,
     counts: &mut Counts,
 ) -> Result<Certificates, AuditError> {
-    // Bundles are read in parallel; only certificate entries (tags 0 and 1, and for GPUs 3 and
-    // 4: endorsements and chains) are kept, so this
-    // holds the log's certificates, not its measurements. Measurements wait for pass 2, which
-    // also reports entries that do not decode.
+    // Only certificate entries (tags 0 and 1, and for GPUs 3 and 4: endorsements and chains)
+    // are kept, so this holds the log's certificates, not its measurements. Measurements wait
+    // for pass 2, which also reports entries that do not decode.
     let width = u64::from(TILE_WIDTH);
     let bundles: Vec<(&LogReader, u64, u64)> = readers
         .iter()
         .flat_map(|&(reader, offset)| (0..reader.bundle_count()).map(move |n| (reader, offset, n)))
         .collect();
-    let per_bundle: Vec<Result<Vec<IndexedEntry>, AuditError>> = bundles
-        .into_par_iter()
-        .map(|(reader, offset, n)| {
-            let start = n.saturating_mul(width).saturating_add(offset);
-            Ok((start..)
-                .zip(reader.read_bundle(n)?)
-                .filter(|(_, bytes)| matches!(bytes.first(), Some(0 | 1 | 3 | 4)))
-                .collect())
-        })
-        .collect();
     for (reader, _) in readers {
         counts.entries += reader.size();
     }
-    let mut distinct: Vec<(u64, CertRecord)> = Vec::new();
-    let mut chains: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut endorsements = Vec::new();
-    let mut seen: HashSet<Vec<u8>> = HashSet::new();
-    for bundle in per_bundle {
-        for (index, bytes) in bundle? {
-            let fresh = !seen.contains(&bytes);
-            let cert = match LogEntry::decode(&bytes) {
-                Ok(LogEntry::Record(LogRecord::DeviceCertificate(c))) => {
-                    counts.device_certificates += 1;
-                    CertRecord::Device(c)
-                }
-                Ok(LogEntry::Record(LogRecord::LandmarkCertificate(c))) => {
-                    counts.landmark_certificates += 1;
-                    CertRecord::Landmark(c)
-                }
-                Ok(LogEntry::Record(LogRecord::ModelEndorsement(e))) => {
-                    counts.model_endorsements += 1;
-                    if fresh {
-                        endorsements.push((index, e));
-                    }
-                    seen.insert(bytes);
-                    continue;
-                }
-                Ok(LogEntry::GpuChain(c)) => {
-                    counts.gpu_chains += 1;
-                    if fresh {
-                        chains.push((index, c.chain_der.to_vec()));
-                    }
-                    seen.insert(bytes);
-                    continue;
-                }
-                Ok(LogEntry::Record(LogRecord::Measurement(_)) | LogEntry::Spdm(_)) | Err(_) => {
-                    continue
-                }
-            };
-            if seen.insert(bytes) {
-                distinct.push((index, cert));
+    let mut found = Found::default();
+    // Bundles in parallel, a bounded number at a time, each entry kept only the first time its
+    // SHA-256 is seen: memory grows with the log's distinct certificates, not with repeats.
+    for group in bundles.chunks(PASS1_BUNDLES_AT_ONCE) {
+        let per_bundle: Vec<Result<Vec<IndexedEntry>, AuditError>> = group
+            .par_iter()
+            .map(|&(reader, offset, n)| {
+                let start = n.saturating_mul(width).saturating_add(offset);
+                Ok((start..)
+                    .zip(reader.read_bundle(n)?)
+                    .filter(|(_, bytes)| matches!(bytes.first(), Some(0 | 1 | 3 | 4)))
+                    .collect())
+            })
+            .collect();
+        for bundle in per_bundle {
+            for (index, bytes) in bundle? {
+                found.add(index, &bytes, counts);
             }
         }
     }
+    let Found {
+        distinct,
+        chains,
+        endorsements,
+        ..
+    } = found;
 
     let roots = Roots::prepare(trust);
     let claimed: Vec<Claimed<'_>> = distinct
@@ -413,6 +388,50 @@ pub fn read_certificates_of(
 
 /// A log entry's index and bytes.
 type IndexedEntry = (u64, Vec<u8>);
+
+/// Bundles read at once in the certificate pass (each at most 256 entries).
+const PASS1_BUNDLES_AT_ONCE: usize = 64;
+
+/// The distinct certificate-like entries of pass 1, in log order of first appearance.
+#[derive(Default)]
+struct Found {
+    seen: HashSet<[u8; 32]>,
+    distinct: Vec<(u64, CertRecord)>,
+    chains: Vec<(u64, Vec<u8>)>,
+    endorsements: Vec<(u64, lightcone::evidence::ModelEndorsement)>,
+}
+
+impl Found {
+    /// Counts one entry (repeats included) and keeps it if its bytes are new.
+    fn add(&mut self, index: u64, bytes: &[u8], counts: &mut Counts) {
+        let Ok(entry) = LogEntry::decode(bytes) else {
+            return; // pass 2 reports entries that do not decode
+        };
+        match entry {
+            LogEntry::Record(LogRecord::DeviceCertificate(_)) => counts.device_certificates += 1,
+            LogEntry::Record(LogRecord::LandmarkCertificate(_)) => {
+                counts.landmark_certificates += 1
+            }
+            LogEntry::Record(LogRecord::ModelEndorsement(_)) => counts.model_endorsements += 1,
+            LogEntry::GpuChain(_) => counts.gpu_chains += 1,
+            LogEntry::Record(LogRecord::Measurement(_)) | LogEntry::Spdm(_) => return,
+        }
+        if !self.seen.insert(sha2::Sha256::digest(bytes).into()) {
+            return;
+        }
+        match entry {
+            LogEntry::Record(LogRecord::DeviceCertificate(c)) => {
+                self.distinct.push((index, CertRecord::Device(c)))
+            }
+            LogEntry::Record(LogRecord::LandmarkCertificate(c)) => {
+                self.distinct.push((index, CertRecord::Landmark(c)))
+            }
+            LogEntry::Record(LogRecord::ModelEndorsement(e)) => self.endorsements.push((index, e)),
+            LogEntry::GpuChain(c) => self.chains.push((index, c.chain_der.to_vec())),
+            LogEntry::Record(LogRecord::Measurement(_)) | LogEntry::Spdm(_) => {}
+        }
+    }
+}
 
 /// A certificate entry, before its checks.
 enum CertRecord {
