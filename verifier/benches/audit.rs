@@ -92,27 +92,13 @@ fn bench_audit(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(15));
     group.throughput(Throughput::Elements(MEASUREMENTS as u64));
-    for (name, threads) in [
-        ("audit_10k_per_measurement_1_thread", Some(1)),
-        ("audit_10k_per_measurement_all_cores", None),
-    ] {
-        let options = AuditOptions {
-            log_dir: &path,
-            trust: &trust,
-            policy: &policy,
-            rules: AuditRules::default(),
-            // The log is from T0: judged at its end (the default is the wall clock).
-            now_ns: Some(T0_NS + 5 * 60_000_000_000),
-            threads,
-            since: None,
-        };
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let report = audit(&options, &mut |_, _| {}).unwrap();
-                assert_eq!(report.counts.measurements_accepted, MEASUREMENTS as u64);
-            })
-        });
-    }
+    audit_10k(
+        &mut group,
+        "audit_10k_per_measurement",
+        &path,
+        &trust,
+        &policy,
+    );
 
     // P-384 chips.
     let (dir, fleet, records) = build_log(true);
@@ -162,26 +148,13 @@ fn bench_audit(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(MEASUREMENTS as u64));
-    for (name, threads) in [
-        ("audit_10k_p384_per_measurement_1_thread", Some(1)),
-        ("audit_10k_p384_per_measurement_all_cores", None),
-    ] {
-        let options = AuditOptions {
-            log_dir: &path,
-            trust: &trust,
-            policy: &policy,
-            rules: AuditRules::default(),
-            now_ns: Some(T0_NS + 5 * 60_000_000_000),
-            threads,
-            since: None,
-        };
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let report = audit(&options, &mut |_, _| {}).unwrap();
-                assert_eq!(report.counts.measurements_accepted, MEASUREMENTS as u64);
-            })
-        });
-    }
+    audit_10k(
+        &mut group,
+        "audit_10k_p384_per_measurement",
+        &path,
+        &trust,
+        &policy,
+    );
     bench_spdm(&mut group, &policy);
     group.finish();
 }
@@ -318,20 +291,35 @@ fn bench_spdm(
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(MEASUREMENTS as u64));
-    for (name, threads) in [
-        ("audit_10k_spdm_per_measurement_1_thread", Some(1)),
-        ("audit_10k_spdm_per_measurement_all_cores", None),
-    ] {
+    audit_10k(
+        group,
+        "audit_10k_spdm_per_measurement",
+        &path,
+        &trust,
+        policy,
+    );
+}
+
+/// Audits the 10 000-measurement log at `path` per measurement, on one thread and on all
+/// cores, judged at the log's end (the default is the wall clock; the log is from T0).
+fn audit_10k(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    prefix: &str,
+    path: &std::path::Path,
+    trust: &Trust,
+    policy: &Policy,
+) {
+    for (suffix, threads) in [("1_thread", Some(1)), ("all_cores", None)] {
         let options = AuditOptions {
-            log_dir: &path,
-            trust: &trust,
+            log_dir: path,
+            trust,
             policy,
             rules: AuditRules::default(),
             now_ns: Some(T0_NS + 5 * 60_000_000_000),
             threads,
             since: None,
         };
-        group.bench_function(name, |b| {
+        group.bench_function(format!("{prefix}_{suffix}"), |b| {
             b.iter(|| {
                 let report = audit(&options, &mut |_, _| {}).unwrap();
                 assert_eq!(report.counts.measurements_accepted, MEASUREMENTS as u64);
