@@ -611,7 +611,11 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
                 }
                 // The lying landmark re-signs its measurements of its target with a short RTT.
                 let lie_for = (l == fleet.liar()).then(|| fleet.liar_target()).flatten();
-                for part in balance(jobs, options.threads_per_landmark) {
+                for mut part in balance(jobs, options.threads_per_landmark) {
+                    // Chips first, GPUs last: a GPU round costs two P-384 operations (the
+                    // agent's signature, the landmark's check), which would otherwise load the
+                    // cores while the chips' RTTs are timed.
+                    part.sort_by_key(|j| matches!(j.target, Target::Gpu(_)));
                     let (service, probed, failed, skipped, verified) =
                         (&service, &probed, &failed, &skipped, &verified);
                     let gpus = (
