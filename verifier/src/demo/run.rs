@@ -466,7 +466,12 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
             cross_routes.push(spec(agent.addr(), fleet.cross_delay_ns(l, m)));
         }
     }
-    let gpu_route = super::gpus::add_routes(&fleet, &gpu_agents, &mut routes, &spec);
+    // The GPUs' routes have their own relay (its own scheduler thread): their 8 KiB datagrams
+    // never queue in front of a chip's.
+    let mut gpu_routes = Vec::new();
+    let gpu_route = super::gpus::add_routes(&fleet, &gpu_agents, &mut gpu_routes, &spec);
+    let gpu_relay = Relay::start(&gpu_routes)?;
+    let gpu_relay_addrs = gpu_relay.listen_addrs().to_vec();
     // The cross-check routes live in their own relay, stopped before the chips are probed
     // (fewer threads competing for the cores while RTTs are timed).
     let cross_relay = Relay::start(&cross_routes)?;
@@ -492,7 +497,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
     say(&format!(
         "started {agents_count} UDP agents and a delay relay with {} routes (one-way delay from true \
          geodesic distance: fibre at 2c/3 × path stretch 1.3–1.6, plus jitter)",
-        routes.len() + cross_routes.len()
+        routes.len() + cross_routes.len() + gpu_routes.len()
     ));
 
     // Landmarks measure each other (each landmark agent answers with its landmark key).
@@ -545,7 +550,16 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
     let t = Instant::now();
     let gpu_addrs = gpu_route
         .iter()
-        .map(|row| row.iter().map(|r| addr_of(*r)).collect())
+        .map(|row| {
+            row.iter()
+                .map(|r| {
+                    gpu_relay_addrs
+                        .get(*r)
+                        .copied()
+                        .ok_or_else(|| DemoError::Worker(format!("GPU relay route {r} missing")))
+                })
+                .collect()
+        })
         .collect::<Result<Vec<Vec<SocketAddr>>, DemoError>>()?;
     let registry_key = super::gpus::registry_key(&fleet);
     let gpu_verified = super::gpus::fetch_chains(
@@ -725,6 +739,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
         a.shutdown();
     }
     relay.shutdown();
+    gpu_relay.shutdown();
     let probe_count = *lock(&probed)?;
     // The audit reads the log over HTTP, as a regulator elsewhere would, once both witnesses
     // have cosigned its final checkpoint.
@@ -792,7 +807,7 @@ pub fn run(options: &DemoOptions, say: &mut dyn FnMut(&str)) -> Result<DemoOutco
             n_l,
             n_c + fleet.gpus.len(),
             agents_count,
-            routes.len() + cross_routes.len(),
+            routes.len() + cross_routes.len() + gpu_routes.len(),
         ),
         logged: (probe_count, cross_count),
         overruns,
