@@ -21,7 +21,6 @@ fn demo_findings_match_the_ground_truth() {
         // adds less to the RTTs the debug build times (the chips' decidability is judged on
         // the path model, which does not know the machine is busy).
         threads_per_landmark: 4,
-        ..DemoOptions::default()
     };
     let o = demo::run(&options, &mut |line| println!("{line}")).unwrap();
     let c = &o.comparison;
